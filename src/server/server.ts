@@ -1,0 +1,196 @@
+/**
+ * The gRPC server: a router from `/package.Service/Method` to handlers, listeners
+ * on TCP, TLS and unix sockets, and graceful shutdown. Requests the server cannot
+ * route or accept are answered here, before any per-call state exists.
+ */
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { CodecRegistry, identity } from "../protocol/compression.js";
+import { parseGrpcTimeout } from "../protocol/grpc-timeout.js";
+import { encodeGrpcMessage } from "../protocol/grpc-message.js";
+import { Code, GrpcError } from "../protocol/status.js";
+import { defaultCodecs } from "../compression/zlib.js";
+import { listenNodeHttp2 } from "../transport/node-http2/server.js";
+import type { Headers, ServerTransportStream, TransportServer } from "../transport/types.js";
+import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
+import { serverCredentials, type ServerCredentials } from "./credentials.js";
+import type { AnyHandler, MethodHandler, ServiceImpl } from "./handler.js";
+import { composeServerInterceptors, type ServerInterceptor, type ServerNext } from "./interceptor.js";
+import { parseListenAddress, type ListenAddress } from "./listen-address.js";
+
+export interface ServerOptions {
+  /** Largest request message accepted, after decompression; larger ones fail with RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxReceiveMessageBytes?: number;
+  /** Largest response message sent; larger ones fail the call with RESOURCE_EXHAUSTED. Default unlimited. */
+  maxSendMessageBytes?: number;
+  /** Run around every handler, first listed outermost. */
+  interceptors?: readonly ServerInterceptor[];
+  /** Compression algorithms accepted and offered. Default gzip and deflate. */
+  codecs?: CodecRegistry;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams?: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: largest request header block. Default 16 KiB. */
+  maxHeaderListSize?: number;
+  /** Sees errors handlers threw that were not GrpcErrors (the client only sees UNKNOWN). */
+  onHandlerError?: (error: unknown, method: DescMethod) => void;
+}
+
+export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+
+export class Server {
+  private readonly routes = new Map<string, MethodEntry>();
+  private readonly config: ServerCallConfig;
+  private readonly interceptors: readonly ServerInterceptor[];
+  private readonly listeners: TransportServer[] = [];
+  private shuttingDown = false;
+
+  constructor(private readonly options: ServerOptions = {}) {
+    this.interceptors = options.interceptors ?? [];
+    this.config = {
+      codecs: options.codecs ?? defaultCodecs(),
+      maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes,
+      maxSendMessageBytes: options.maxSendMessageBytes ?? Infinity,
+      onHandlerError: options.onHandlerError,
+      calls: new Set(),
+    };
+  }
+
+  /** Serves every method of `service` that `impl` implements; the others answer UNIMPLEMENTED. */
+  add<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): this {
+    for (const method of service.methods) {
+      const handler = (impl as Record<string, AnyHandler | undefined>)[method.localName];
+      if (handler !== undefined) this.addMethod(method, handler.bind(impl) as AnyHandler);
+    }
+    return this;
+  }
+
+  /** Serves one method given its descriptor: the way to serve a schema known only at run time. */
+  addMethod<M extends DescMethod>(method: M, handler: MethodHandler<M> | AnyHandler): this {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    if (this.routes.has(path)) throw new Error(`${path} is already served`);
+    this.routes.set(path, { method, handler: handler as AnyHandler, chain: this.chainFor(method, handler as AnyHandler) });
+    return this;
+  }
+
+  /** The services served, by full name. */
+  services(): string[] {
+    return [...new Set([...this.routes.values()].map((e) => e.method.parent.typeName))];
+  }
+
+  /**
+   * Listens on `address` ("host:port", "[::]:port", "unix:path"; port 0 picks a free
+   * port). Resolves with the bound address once listening.
+   */
+  async listen(address: string, credentials: ServerCredentials = serverCredentials.insecure()): Promise<ListenAddress> {
+    if (this.shuttingDown) throw new Error("the server is shut down");
+    const target = parseListenAddress(address);
+    const listener = await listenNodeHttp2(
+      target,
+      {
+        tls: credentials.kind === "tls" ? credentials : undefined,
+        maxConcurrentStreams: this.options.maxConcurrentStreams,
+        maxHeaderListSize: this.options.maxHeaderListSize ?? 16 * 1024,
+      },
+      (stream) => this.dispatch(stream),
+    );
+    this.listeners.push(listener);
+    return listener.address;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting connections, sends GOAWAY, refuses new calls
+   * with UNAVAILABLE and lets running calls finish; those still running after
+   * `graceMs` are cancelled. Resolves once every connection is closed.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    this.shuttingDown = true;
+    for (const listener of this.listeners) listener.close();
+    const graceMs = options.graceMs ?? Infinity;
+    const allClosed = Promise.all(this.listeners.map((l) => l.closed()));
+    if (graceMs === Infinity) {
+      await allClosed;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<"grace">((resolve) => (timer = setTimeout(() => resolve("grace"), graceMs)));
+    const first = await Promise.race([allClosed, graceOver]);
+    clearTimeout(timer);
+    if (first === "grace") this.forceShutdown();
+    await allClosed;
+  }
+
+  /** Cancels every running call (handlers see their signal abort) and closes every connection. */
+  forceShutdown(): void {
+    this.shuttingDown = true;
+    for (const call of [...this.config.calls]) call.cancel();
+    for (const listener of this.listeners) listener.destroy();
+  }
+
+  private chainFor(method: DescMethod, handler: AnyHandler): ServerNext | undefined {
+    if (this.interceptors.length === 0) return undefined;
+    const call = handler as (request: unknown, ctx: unknown) => unknown;
+    const last: ServerNext = async (req) => {
+      const result = call(req.message, req.ctx);
+      if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
+        return { stream: false, message: (await result) as never };
+      }
+      return { stream: true, message: result as never };
+    };
+    return composeServerInterceptors(this.interceptors, last);
+  }
+
+  private dispatch(stream: ServerTransportStream): void {
+    const headers = stream.headers;
+    const contentType = headers["content-type"];
+    if (headers[":method"] !== "POST") {
+      return reject(stream, 405, Code.INTERNAL, `gRPC requires POST, got ${String(headers[":method"])}`);
+    }
+    if (typeof contentType !== "string" || !isGrpcContentType(contentType)) {
+      return reject(stream, 415, Code.INVALID_ARGUMENT, `invalid gRPC request content-type ${JSON.stringify(contentType ?? "")}`);
+    }
+    let timeoutMs: number | undefined;
+    const timeout = headers["grpc-timeout"];
+    if (typeof timeout === "string") {
+      const parsed = parseGrpcTimeout(timeout);
+      // As grpc-go: HTTP 400 with INTERNAL, since the client sent something no gRPC client sends.
+      if (!parsed.ok) return reject(stream, 400, Code.INTERNAL, `malformed grpc-timeout: ${parsed.error}`);
+      timeoutMs = parsed.ms;
+    }
+    const path = headers[":path"];
+    const entry = typeof path === "string" ? this.routes.get(path) : undefined;
+    if (entry === undefined) {
+      return reject(stream, 200, Code.UNIMPLEMENTED, `unknown method ${String(path)}`);
+    }
+    if (this.shuttingDown) {
+      return reject(stream, 200, Code.UNAVAILABLE, "server is shutting down");
+    }
+    const encoding = headers["grpc-encoding"];
+    let codec;
+    if (typeof encoding === "string" && encoding !== identity) {
+      codec = this.config.codecs.get(encoding);
+      if (codec === undefined) {
+        return reject(stream, 200, Code.UNIMPLEMENTED, `grpc-encoding ${JSON.stringify(encoding)} is not supported; supported: ${this.config.codecs.acceptEncoding}`, {
+          "grpc-accept-encoding": this.config.codecs.acceptEncoding,
+        });
+      }
+    }
+    new ServerCall(stream, entry, this.config, codec, timeoutMs);
+  }
+}
+
+function isGrpcContentType(value: string): boolean {
+  if (!value.startsWith("application/grpc")) return false;
+  const rest = value.length === 16 ? "" : value.charAt(16);
+  return rest === "" || rest === "+" || rest === ";";
+}
+
+/** Answers a request the server will not run: one HEADERS frame with the status. */
+function reject(stream: ServerTransportStream, httpStatus: number, code: Code, message: string, extra: Headers = {}): void {
+  stream.respondTrailersOnly({
+    ":status": String(httpStatus),
+    "content-type": "application/grpc",
+    "grpc-status": String(code),
+    "grpc-message": encodeGrpcMessage(message),
+    ...extra,
+  });
+}
+

@@ -1,0 +1,163 @@
+/**
+ * The node:http2 client transport: one HTTP/2 connection (TCP, TLS with ALPN h2, or a
+ * unix socket) and its request streams. Like the server side, listeners are shared
+ * module functions that find their sink on the stream.
+ */
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { checkServerIdentity as defaultCheckServerIdentity, type TLSSocket } from "node:tls";
+import type { ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
+
+export interface NodeHttp2ConnectOptions {
+  /** TCP address or unix socket path. */
+  address: { host: string; port: number } | { path: string };
+  tls?: {
+    ca?: string | Buffer | (string | Buffer)[];
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    /** The name checked against the server certificate and sent as SNI. */
+    serverName?: string;
+    rejectUnauthorized?: boolean;
+  };
+  /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
+  onClose?: (error: Error | undefined) => void;
+  /** Called when the server sends GOAWAY: no new streams go to this connection. */
+  onGoaway?: (errorCode: number) => void;
+  /** Called once the connection is established (after the TLS handshake on TLS). */
+  onConnect?: () => void;
+}
+
+const kSink = Symbol("sink");
+type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error };
+
+function onResponse(this: StreamWithSink, headers: http2.IncomingHttpHeaders, flags: number): void {
+  this[kSink].onHeaders(headers as Headers, (flags & 0x1) !== 0);
+}
+function onData(this: StreamWithSink, chunk: Buffer): void {
+  this[kSink].onData(chunk);
+}
+function onTrailers(this: StreamWithSink, trailers: http2.IncomingHttpHeaders): void {
+  this[kSink].onTrailers(trailers as Headers);
+}
+function onDrain(this: StreamWithSink): void {
+  this[kSink].onDrain();
+}
+function onError(this: StreamWithSink, error: Error): void {
+  this.lastError = error;
+}
+function onClose(this: StreamWithSink): void {
+  this[kSink].onClose(this.rstCode ?? 0, this.lastError);
+}
+
+class NodeClientStream implements ClientTransportStream {
+  constructor(private readonly stream: StreamWithSink) {}
+
+  write(data: Uint8Array): boolean {
+    if (this.stream.destroyed || this.stream.writableEnded) return true;
+    return this.stream.write(data);
+  }
+
+  end(data?: Uint8Array): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return;
+    if (data === undefined) this.stream.end();
+    else this.stream.end(data);
+  }
+
+  reset(code: number): void {
+    if (!this.stream.destroyed) this.stream.close(code);
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+}
+
+export class NodeHttp2ClientTransport implements ClientTransport {
+  private readonly session: http2.ClientHttp2Session;
+  private goaway = false;
+  private peerInfo: PeerInfo | undefined;
+
+  constructor(private readonly options: NodeHttp2ConnectOptions) {
+    const { address, tls } = options;
+    const authority = "path" in address ? "http://localhost" : `${tls ? "https" : "http"}://${formatHost(address.host)}:${address.port}`;
+    const connectOptions: http2.SecureClientSessionOptions = { maxSessionMemory: 64 };
+    if ("path" in address) {
+      connectOptions.createConnection = () => net.connect(address.path);
+    } else if (tls === undefined) {
+      // Small gRPC frames must not wait for Nagle.
+      connectOptions.createConnection = () => net.connect({ host: address.host, port: address.port, noDelay: true });
+    } else {
+      connectOptions.ca = tls.ca;
+      connectOptions.cert = tls.cert;
+      connectOptions.key = tls.key;
+      connectOptions.servername = tls.serverName ?? (net.isIP(address.host) ? undefined : address.host);
+      connectOptions.rejectUnauthorized = tls.rejectUnauthorized ?? true;
+      connectOptions.ALPNProtocols = ["h2"];
+      if (tls.serverName !== undefined) {
+        const name = tls.serverName;
+        connectOptions.checkServerIdentity = (_host, cert) => defaultCheckServerIdentity(name, cert);
+      }
+    }
+    const session = http2.connect(authority, connectOptions);
+    this.session = session;
+    let closeError: Error | undefined;
+    session.on("error", (err: Error) => {
+      closeError = err;
+    });
+    session.once("connect", () => options.onConnect?.());
+    session.on("goaway", (errorCode: number) => {
+      this.goaway = true;
+      options.onGoaway?.(errorCode);
+    });
+    session.once("close", () => {
+      this.goaway = true;
+      options.onClose?.(closeError);
+    });
+  }
+
+  get usable(): boolean {
+    return !this.goaway && !this.session.closed && !this.session.destroyed;
+  }
+
+  get peer(): PeerInfo | undefined {
+    if (this.peerInfo !== undefined) return this.peerInfo;
+    const socket = this.session.socket as net.Socket | TLSSocket | undefined;
+    if (socket === undefined || socket.remoteAddress === undefined) return undefined;
+    const secure = "encrypted" in socket && socket.encrypted === true;
+    const address = socket.remoteFamily === "IPv6" ? `ipv6:[${socket.remoteAddress}]:${socket.remotePort}` : `ipv4:${socket.remoteAddress}:${socket.remotePort}`;
+    const certificate = secure ? (socket as TLSSocket).getPeerCertificate() : undefined;
+    this.peerInfo = { address, secure, certificate };
+    return this.peerInfo;
+  }
+
+  request(headers: Headers, sink: ClientStreamSink): ClientTransportStream {
+    const stream = this.session.request(headers as http2.OutgoingHttpHeaders, { endStream: false }) as StreamWithSink;
+    stream[kSink] = sink;
+    stream.on("response", onResponse);
+    stream.on("data", onData);
+    stream.on("trailers", onTrailers);
+    stream.on("drain", onDrain);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+    return new NodeClientStream(stream);
+  }
+
+  close(): void {
+    this.goaway = true;
+    if (!this.session.closed) this.session.close();
+  }
+
+  destroy(): void {
+    this.goaway = true;
+    this.session.destroy();
+  }
+}
+
+function formatHost(host: string): string {
+  return net.isIPv6(host) ? `[${host}]` : host;
+}
+

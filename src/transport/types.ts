@@ -1,0 +1,122 @@
+/**
+ * The seam between gRPC and HTTP/2: what the client and server layers need of a
+ * connection and its streams, and nothing more. Implementations: node-http2/ (on
+ * node:http2). Sinks are set once per stream by the layer above; they are called
+ * synchronously from socket events and must not throw.
+ */
+import type { PeerCertificate } from "node:tls";
+import type { Headers } from "../protocol/metadata.js";
+
+export type { Headers };
+
+/** RST_STREAM and GOAWAY error codes (RFC 9113 §7). */
+export const Http2ErrorCode = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  SETTINGS_TIMEOUT: 0x4,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  CONNECT_ERROR: 0xa,
+  ENHANCE_YOUR_CALM: 0xb,
+  INADEQUATE_SECURITY: 0xc,
+  HTTP_1_1_REQUIRED: 0xd,
+} as const;
+
+export interface PeerInfo {
+  /** "ipv4:127.0.0.1:1234", "ipv6:[::1]:1234" or "unix:/path", as gRPC peers name them. */
+  readonly address: string;
+  /** True on TLS connections. */
+  readonly secure: boolean;
+  /** The client's certificate on a mutual-TLS connection (server side), or the server's (client side). */
+  readonly certificate?: PeerCertificate;
+}
+
+// ---- server side ----
+
+export interface ServerStreamSink {
+  /** Request body bytes, in order. */
+  onData(chunk: Uint8Array): void;
+  /** The client half-closed (END_STREAM). */
+  onEnd(): void;
+  /** The stream ended before the response finished: RST_STREAM from the peer, or the connection died. */
+  onAbort(reason: string): void;
+  /** The transport can take more response bytes after `write` returned false. */
+  onDrain(): void;
+}
+
+/** One incoming request stream. */
+export interface ServerTransportStream {
+  /** Request headers, pseudo-headers included. */
+  readonly headers: Headers;
+  readonly peer: PeerInfo;
+  attach(sink: ServerStreamSink): void;
+  /** Response headers (HEADERS without END_STREAM). At most once. */
+  sendHeaders(headers: Headers): void;
+  /** Response body bytes; false means wait for `onDrain` before writing more. */
+  write(data: Uint8Array): boolean;
+  /** Ends the response with trailers; headers must have been sent. */
+  sendTrailers(trailers: Headers): void;
+  /** A trailers-only response: one HEADERS frame with END_STREAM. */
+  respondTrailersOnly(headers: Headers): void;
+  /** RST_STREAM with `code`. */
+  reset(code: number): void;
+  /** Stops delivering request data (flow control holds the peer back) until `resume`. */
+  pause(): void;
+  resume(): void;
+}
+
+/** One listening socket's HTTP/2 server. */
+export interface TransportServer {
+  /** The bound address: port for TCP, path for unix sockets. */
+  readonly address: { host: string; port: number } | { path: string };
+  /** Stops accepting connections and sends GOAWAY to each; open streams go on. */
+  close(): void;
+  /** Closes every connection at once. */
+  destroy(): void;
+  /** Resolves once every connection is closed (after close or destroy). */
+  closed(): Promise<void>;
+}
+
+// ---- client side ----
+
+export interface ClientStreamSink {
+  /** Response headers; `endStream` marks a trailers-only response. */
+  onHeaders(headers: Headers, endStream: boolean): void;
+  onData(chunk: Uint8Array): void;
+  onTrailers(trailers: Headers): void;
+  /**
+   * The stream is closed: after trailers normally, else with the RST_STREAM code
+   * received or sent (`rstCode`) and, when the connection failed, `error`.
+   */
+  onClose(rstCode: number, error: Error | undefined): void;
+  onDrain(): void;
+}
+
+export interface ClientTransportStream {
+  /** Request body bytes; false means wait for `onDrain`. */
+  write(data: Uint8Array): boolean;
+  /** Half-closes the request (END_STREAM), after any data written. */
+  end(data?: Uint8Array): void;
+  /** RST_STREAM with `code`; `onClose` follows. */
+  reset(code: number): void;
+  /** Stops delivering response data (flow control holds the peer back) until `resume`. */
+  pause(): void;
+  resume(): void;
+}
+
+/** One client HTTP/2 connection. */
+export interface ClientTransport {
+  readonly peer: PeerInfo | undefined;
+  /** False once the connection is closing, closed or got GOAWAY: open a new one for new calls. */
+  readonly usable: boolean;
+  /** Opens a stream with request headers (pseudo-headers included). */
+  request(headers: Headers, sink: ClientStreamSink): ClientTransportStream;
+  /** GOAWAY; streams in flight finish. */
+  close(): void;
+  destroy(): void;
+}

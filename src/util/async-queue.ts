@@ -1,0 +1,107 @@
+/**
+ * A single-consumer async iterable fed by push: incoming stream messages on both
+ * client and server. It tells its producer when to pause (`onPressure`) so that a
+ * slow consumer never grows memory without bound. Pure: no node: imports.
+ */
+
+type Waiter<T> = { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void };
+
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  private waiter: Waiter<T> | undefined;
+  private ended = false;
+  private error: unknown = undefined;
+  private failed = false;
+  private paused = false;
+
+  /**
+   * @param highWaterMark items buffered before the producer is asked to pause
+   * @param onPressure called with true to pause the producer and false to resume it
+   * @param onReturn called when the consumer stops early (break, return)
+   */
+  constructor(
+    private readonly highWaterMark = 16,
+    private readonly onPressure?: (pause: boolean) => void,
+    private readonly onReturn?: () => void,
+  ) {}
+
+  push(item: T): void {
+    if (this.ended || this.failed) return;
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter.resolve({ value: item, done: false });
+      return;
+    }
+    this.items.push(item);
+    if (!this.paused && this.items.length - this.head >= this.highWaterMark && this.onPressure !== undefined) {
+      this.paused = true;
+      this.onPressure(true);
+    }
+  }
+
+  /** No more items: the consumer finishes after the buffered ones. */
+  end(): void {
+    if (this.ended || this.failed) return;
+    this.ended = true;
+    const waiter = this.waiter;
+    if (waiter !== undefined && this.head === this.items.length) {
+      this.waiter = undefined;
+      waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  /** Fails the consumer's next read (buffered items are dropped). */
+  fail(error: unknown): void {
+    if (this.ended || this.failed) return;
+    this.failed = true;
+    this.error = error;
+    this.items.length = 0;
+    this.head = 0;
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter.reject(error);
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.head < this.items.length) {
+      const value = this.items[this.head]!;
+      this.items[this.head++] = undefined as T;
+      if (this.head === this.items.length) {
+        this.items.length = 0;
+        this.head = 0;
+      }
+      if (this.paused && this.items.length - this.head < this.highWaterMark / 2) {
+        this.paused = false;
+        this.onPressure?.(false);
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.failed) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    if (this.paused) {
+      this.paused = false;
+      this.onPressure?.(false);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.ended && !this.failed) {
+      this.ended = true;
+      this.items.length = 0;
+      this.head = 0;
+      this.onReturn?.();
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
