@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 buf generate --template buf.gen.yaml
 (cd examples/route-guide && buf generate --template buf.gen.yaml)
+(cd test/proto && buf generate --template buf.gen.yaml)
