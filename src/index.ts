@@ -25,3 +25,6 @@ export {
 export type { CallOptions, ParentContext } from "./client/call-options.js";
 export type { ClientInterceptor, ClientNext, ClientRequest, ClientResponse } from "./client/interceptor.js";
 export type { PeerInfo } from "./transport/types.js";
+
+export { addHealthService, HealthRegistry, ServingStatus } from "./services/health.js";
+export { addReflectionService } from "./services/reflection.js";

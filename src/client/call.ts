@@ -321,15 +321,15 @@ export class ClientCall implements ClientStreamSink, FrameSink {
     this.report(error, metadata);
   }
 
-  onClose(rstCode: number, error: Error | undefined): void {
+  onClose(rstCode: number, connectionError: Error | undefined): void {
     if (this.done) return;
     if (this.inflight !== undefined) {
       // Trailers may still be waiting behind a decompression; they win if they came.
-      void this.inflight.then(() => this.onClose(rstCode, error));
+      void this.inflight.then(() => this.onClose(rstCode, connectionError));
       return;
     }
-    if (error !== undefined && rstCode !== Http2ErrorCode.CANCEL) {
-      this.report(new GrpcError(Code.UNAVAILABLE, `connection to ${this.channel.authority} failed: ${error.message}`, { cause: error }), new Metadata());
+    if (connectionError !== undefined) {
+      this.report(new GrpcError(Code.UNAVAILABLE, `connection to ${this.channel.authority} failed: ${connectionError.message}`, { cause: connectionError }), new Metadata());
       return;
     }
     this.report(rstCodeToStatus(rstCode), new Metadata());

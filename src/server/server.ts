@@ -41,6 +41,7 @@ export class Server {
   private readonly config: ServerCallConfig;
   private readonly interceptors: readonly ServerInterceptor[];
   private readonly listeners: TransportServer[] = [];
+  private readonly shutdownListeners: (() => void)[] = [];
   private shuttingDown = false;
 
   constructor(private readonly options: ServerOptions = {}) {
@@ -73,7 +74,12 @@ export class Server {
 
   /** The services served, by full name. */
   services(): string[] {
-    return [...new Set([...this.routes.values()].map((e) => e.method.parent.typeName))];
+    return this.serviceDescriptors().map((s) => s.typeName);
+  }
+
+  /** The descriptors of the services served (reflection reads the schema from them). */
+  serviceDescriptors(): DescService[] {
+    return [...new Set([...this.routes.values()].map((e) => e.method.parent))];
   }
 
   /**
@@ -96,13 +102,24 @@ export class Server {
     return listener.address;
   }
 
+  /** Runs `listener` once when shutdown starts (before connections are told to go away). */
+  onShutdown(listener: () => void): void {
+    this.shutdownListeners.push(listener);
+  }
+
+  private beginShutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const listener of this.shutdownListeners.splice(0)) listener();
+  }
+
   /**
    * Graceful shutdown: stops accepting connections, sends GOAWAY, refuses new calls
    * with UNAVAILABLE and lets running calls finish; those still running after
    * `graceMs` are cancelled. Resolves once every connection is closed.
    */
   async shutdown(options: { graceMs?: number } = {}): Promise<void> {
-    this.shuttingDown = true;
+    this.beginShutdown();
     for (const listener of this.listeners) listener.close();
     const graceMs = options.graceMs ?? Infinity;
     const allClosed = Promise.all(this.listeners.map((l) => l.closed()));
@@ -120,7 +137,7 @@ export class Server {
 
   /** Cancels every running call (handlers see their signal abort) and closes every connection. */
   forceShutdown(): void {
-    this.shuttingDown = true;
+    this.beginShutdown();
     for (const call of [...this.config.calls]) call.cancel();
     for (const listener of this.listeners) listener.destroy();
   }

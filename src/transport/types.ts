@@ -91,9 +91,10 @@ export interface ClientStreamSink {
   onTrailers(trailers: Headers): void;
   /**
    * The stream is closed: after trailers normally, else with the RST_STREAM code
-   * received or sent (`rstCode`) and, when the connection failed, `error`.
+   * received or sent (`rstCode`). `connectionError` is set only when the connection
+   * failed, never came up, or was lost: the call then fails UNAVAILABLE.
    */
-  onClose(rstCode: number, error: Error | undefined): void;
+  onClose(rstCode: number, connectionError: Error | undefined): void;
   onDrain(): void;
 }
 

@@ -28,7 +28,7 @@ export interface NodeHttp2ConnectOptions {
 }
 
 const kSink = Symbol("sink");
-type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error };
+type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error; owner?: http2.ClientHttp2Session };
 
 function onResponse(this: StreamWithSink, headers: http2.IncomingHttpHeaders, flags: number): void {
   this[kSink].onHeaders(headers as Headers, (flags & 0x1) !== 0);
@@ -46,7 +46,17 @@ function onError(this: StreamWithSink, error: Error): void {
   this.lastError = error;
 }
 function onClose(this: StreamWithSink): void {
-  this[kSink].onClose(this.rstCode ?? 0, this.lastError);
+  const rstCode = this.rstCode ?? 0;
+  let connectionError: Error | undefined;
+  const error = this.lastError as (Error & { code?: string }) | undefined;
+  if (error !== undefined && error.code !== "ERR_HTTP2_STREAM_ERROR") {
+    // Not a RST_STREAM from the peer: the connection failed, or never came up.
+    connectionError = error;
+  } else if (error === undefined && rstCode !== 0 && this.owner?.destroyed === true) {
+    // node:http2 closes the streams of a lost connection with CANCEL and no error.
+    connectionError = new Error("connection lost");
+  }
+  this[kSink].onClose(rstCode, connectionError);
 }
 
 class NodeClientStream implements ClientTransportStream {
@@ -137,6 +147,7 @@ export class NodeHttp2ClientTransport implements ClientTransport {
   request(headers: Headers, sink: ClientStreamSink): ClientTransportStream {
     const stream = this.session.request(headers as http2.OutgoingHttpHeaders, { endStream: false }) as StreamWithSink;
     stream[kSink] = sink;
+    stream.owner = this.session;
     stream.on("response", onResponse);
     stream.on("data", onData);
     stream.on("trailers", onTrailers);
