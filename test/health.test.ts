@@ -74,7 +74,7 @@ test("List returns every known status", async () => {
 test("a @grpc/grpc-js health client checks and watches our server", async () => {
   const def = protoLoader.loadSync(new URL("../proto/grpc/health/v1/health.proto", import.meta.url).pathname, { enums: String });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
-  const jsClient = new pkg.grpc.health.v1.Health(ts.target, grpc.credentials.createInsecure()) as grpc.Client & {
+  const jsClient = new pkg.grpc.health.v1.Health(ts.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
     check(req: object, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
     watch(req: object): grpc.ClientReadableStream<{ status: string }>;
   };

@@ -5,7 +5,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { create, createFileRegistry, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { addHealthService, addReflectionService, createChannel, createClient } from "../src/index.js";
-import { ServerReflection } from "../src/gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection, type ServerReflectionResponse } from "../src/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1Alpha } from "../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Clock } from "./gen/clock_pb.js";
 import { Echo } from "./gen/echo_pb.js";
@@ -56,7 +56,7 @@ test("file_containing_symbol finds services, methods, messages and nested enums;
 });
 
 test("file_by_filename returns the file with its transitive imports, well-known types included, each import once per stream", async () => {
-  const res = [];
+  const res: ServerReflectionResponse[] = [];
   const requests = ["clock.proto", "missing.proto", "clock.proto", "grpc/reflection/v1/reflection.proto"].map((value) => ({ messageRequest: { case: "fileByFilename" as const, value } }));
   for await (const r of ourClient().serverReflectionInfo(requests)) res.push(r);
   const names = (i: number) => (res[i]!.messageResponse.value as { fileDescriptorProto: Uint8Array[] }).fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
@@ -67,7 +67,7 @@ test("file_by_filename returns the file with its transitive imports, well-known 
 });
 
 test("all_extension_numbers_of_type answers known types and reports unknown ones", async () => {
-  const res = [];
+  const res: ServerReflectionResponse["messageResponse"][] = [];
   for await (const r of ourClient().serverReflectionInfo([
     { messageRequest: { case: "allExtensionNumbersOfType", value: "grpcts.test.EchoRequest" } },
     { messageRequest: { case: "allExtensionNumbersOfType", value: "no.Such" } },
@@ -89,17 +89,18 @@ test("v1alpha answers like v1", async () => {
   assert.equal(res[0]!.originalRequest?.messageRequest.value, "grpcts.test.Echo");
 });
 
-type ReflectionStream = grpc.ClientDuplexStream<object, { listServicesResponse?: { service: { name: string }[] }; fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } }>;
+type JsReflectionResponse = { listServicesResponse?: { service: { name: string }[] }; fileDescriptorResponse?: { fileDescriptorProto: Buffer[] } };
+type ReflectionStream = grpc.ClientDuplexStream<object, JsReflectionResponse>;
 
 test("a @grpc/grpc-js reflection client lists services, rebuilds the schema from descriptors and makes a dynamic call", async () => {
   const def = protoLoader.loadSync(new URL("../proto/grpc/reflection/v1/reflection.proto", import.meta.url).pathname, { oneofs: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } };
-  const jsClient = new pkg.grpc.reflection.v1.ServerReflection(ts.target, grpc.credentials.createInsecure()) as grpc.Client & { serverReflectionInfo(): ReflectionStream };
+  const jsClient = new pkg.grpc.reflection.v1.ServerReflection(ts.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & { serverReflectionInfo(): ReflectionStream };
   try {
     const call = jsClient.serverReflectionInfo();
-    const answers: Parameters<Parameters<ReflectionStream["on"]>[1]>[0][] = [];
+    const answers: JsReflectionResponse[] = [];
     const ended = new Promise<void>((resolve, reject) => {
-      call.on("data", (d) => answers.push(d));
+      call.on("data", (d: JsReflectionResponse) => answers.push(d));
       call.on("end", resolve);
       call.on("error", reject);
     });
@@ -119,7 +120,7 @@ test("a @grpc/grpc-js reflection client lists services, rebuilds the schema from
     const reply = await new Promise<Record<string, unknown>>((resolve, reject) =>
       jsClient.makeUnaryRequest(
         `/${service.typeName}/${unary.name}`,
-        (msg: object) => Buffer.from(toBinary(input, create(input, msg))),
+        (msg: Record<string, unknown>) => Buffer.from(toBinary(input, create(input, msg))),
         (bytes: Buffer) => fromBinary(output, bytes) as unknown as Record<string, unknown>,
         { message: "via reflection" },
         (err, res) => (err ? reject(err) : resolve(res!)),
