@@ -17,6 +17,7 @@ const defaultPort = 443;
 function splitHostPort(text: string, target: string): { host: string; port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   if (bracketed !== null) return { host: bracketed[1]!, port: bracketed[2] === undefined ? defaultPort : checkPort(bracketed[2], target) };
+  if (text.startsWith("[")) throw new TypeError(`target ${JSON.stringify(target)} has a malformed [ipv6]:port address`);
   const colon = text.lastIndexOf(":");
   if (colon < 0) return { host: text, port: defaultPort };
   if (text.indexOf(":") !== colon) return { host: text, port: defaultPort }; // bare IPv6 without port

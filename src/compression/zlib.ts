@@ -19,8 +19,9 @@ function zlibCodec(name: string, compressFn: ZlibFn, decompressFn: ZlibFn): Code
       const limit = Math.max(1, Math.min(maxBytes, 2 ** 32));
       return new Promise((resolve, reject) =>
         decompressFn(data, { maxOutputLength: limit }, (err, out) => {
-          if (err === null) return resolve(out);
-          if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+          // out.length > maxBytes only when maxBytes is 0 (the limit was raised to 1 above).
+          if (err === null && out.length <= maxBytes) return resolve(out);
+          if (err === null || (err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
             return reject(new RangeError(`decompressed message is larger than ${maxBytes} bytes`));
           }
           reject(err);

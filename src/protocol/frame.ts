@@ -74,6 +74,7 @@ export class FrameDecoder {
           this.body = undefined;
           this.bodyFill = 0;
           this.sink.onFrame(this.flags, body);
+          if (this.failed) return; // the sink may stop() the decoder
         }
         continue;
       }

@@ -44,7 +44,12 @@ export function decodeGrpcMessage(value: string): string {
       }
     }
     if (c < 0x80) bytes.push(c);
-    else for (const b of encoder.encode(value[i]!)) bytes.push(b);
+    else {
+      // Whole code point: a surrogate pair encoded half by half would become two U+FFFD.
+      const char = String.fromCodePoint(value.codePointAt(i)!);
+      for (const b of encoder.encode(char)) bytes.push(b);
+      i += char.length - 1;
+    }
   }
   return decoder.decode(new Uint8Array(bytes));
 }

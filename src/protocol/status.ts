@@ -77,7 +77,12 @@ export class GrpcError extends Error {
     const found: MessageShape<Desc>[] = [];
     for (const any of this.details) {
       if (!anyIs(any, desc)) continue;
-      const value = anyUnpack(any, desc);
+      let value: MessageShape<Desc> | undefined;
+      try {
+        value = anyUnpack(any, desc);
+      } catch {
+        continue; // a peer's malformed detail is skipped, like undecodable status details
+      }
       if (value !== undefined) found.push(value);
     }
     return found;

@@ -13,7 +13,7 @@ export function parseListenAddress(address: string): ListenAddress {
     return { path };
   }
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(address);
-  const plain = /^([^:]*):(\d+)$/.exec(address);
+  const plain = /^([^:[\]]*):(\d+)$/.exec(address);
   const match = bracketed ?? plain;
   if (match === null) throw new TypeError(`listen address ${JSON.stringify(address)} is not host:port, [ipv6]:port or unix:path`);
   const port = Number(match[2]);

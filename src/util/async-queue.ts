@@ -92,12 +92,12 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
-    if (!this.ended && !this.failed) {
-      this.ended = true;
-      this.items.length = 0;
-      this.head = 0;
-      this.onReturn?.();
-    }
+    const early = !this.ended && !this.failed;
+    this.ended = true;
+    // Also after end(): the consumer is done, so buffered items must not be read later.
+    this.items.length = 0;
+    this.head = 0;
+    if (early) this.onReturn?.();
     return Promise.resolve({ value: undefined, done: true });
   }
 
