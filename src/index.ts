@@ -20,7 +20,7 @@ export { Channel, createChannel, type ChannelOptions } from "./client/channel.js
 export { credentials, type ChannelCredentials, type CallCredentials, type CallCredentialsContext } from "./client/credentials.js";
 export {
   createClient, createMethodCaller, type Client, type ClientMethod, type UnaryMethod,
-  type ServerStreamingMethod, type ClientStreamingMethod, type BidiStreamingMethod,
+  type ServerStreamingMethod, type ClientStreamingMethod, type BidiStreamingMethod, type DynamicMethod,
 } from "./client/client.js";
 export type { CallOptions, ParentContext } from "./client/call-options.js";
 export type { ClientInterceptor, ClientNext, ClientRequest, ClientResponse } from "./client/interceptor.js";
@@ -28,3 +28,5 @@ export type { PeerInfo } from "./transport/types.js";
 
 export { addHealthService, HealthRegistry, ServingStatus } from "./services/health.js";
 export { addReflectionService } from "./services/reflection.js";
+export { clientLoggingInterceptor, serverLoggingInterceptor, formatCallLogLine, type CallLogRecord, type LoggingOptions } from "./interceptors/logging.js";
+export { bearerAuthInterceptor, type BearerAuthOptions } from "./interceptors/bearer-auth.js";

@@ -26,9 +26,19 @@ export type ClientStreamingMethod<I extends DescMessage, O extends DescMessage> 
 export type BidiStreamingMethod<I extends DescMessage, O extends DescMessage> =
   (requests: Requests<I>, options?: CallOptions) => AsyncIterable<MessageShape<O>>;
 
+/**
+ * A method whose kind is known only at run time: a Promise for unary and
+ * client-streaming methods, an async iterable for the others (check `methodKind`).
+ */
+export type DynamicMethod = (
+  request: RequestInit<DescMessage> | Requests<DescMessage>,
+  options?: CallOptions,
+) => Promise<MessageShape<DescMessage>> | AsyncIterable<MessageShape<DescMessage>>;
+
 /** The client function for one method descriptor. */
 export type ClientMethod<M extends DescMethod> =
-  M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage } ? UnaryMethod<I, O>
+  DescMethod["methodKind"] extends M["methodKind"] ? DynamicMethod
+  : M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage } ? UnaryMethod<I, O>
   : M extends { methodKind: "server_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage } ? ServerStreamingMethod<I, O>
   : M extends { methodKind: "client_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage } ? ClientStreamingMethod<I, O>
   : M extends { methodKind: "bidi_streaming"; input: infer I extends DescMessage; output: infer O extends DescMessage } ? BidiStreamingMethod<I, O>
@@ -133,6 +143,7 @@ function startOptions(channel: Channel, options: CallOptions, metadata: Metadata
     compression: options.compression ?? channel.options.compression,
     maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? channel.maxReceiveMessageBytes,
     maxSendMessageBytes: channel.maxSendMessageBytes,
+    onResponseMessage: options.onResponseMessage,
   };
 }
 
@@ -157,10 +168,16 @@ function startCall(channel: Channel, method: DescMethod, options: CallOptions, m
     return call;
   }
   const context = { methodPath: `/${method.parent.typeName}/${method.name}`, authority: channel.authority };
-  Promise.all(creds.map((c) => c.generateMetadata(context))).then(
+  // async: a generator that throws synchronously fails the call like one that rejects.
+  Promise.all(creds.map(async (c) => c.generateMetadata(context))).then(
     (parts) => {
       const extra = new Metadata();
-      for (const part of parts) extra.merge(part);
+      // A later credential's key replaces an earlier one's: a per-call token overrides the
+      // channel's (and node:http2 refuses two values for single-value headers like authorization).
+      for (const part of parts) {
+        for (const key of part.keys()) extra.delete(key);
+        extra.merge(part);
+      }
       call.start(extra);
     },
     (err: unknown) => call.cancel(GrpcError.from(err, Code.UNAUTHENTICATED, `call credentials failed: ${(err as Error)?.message ?? String(err)}`)),

@@ -16,8 +16,10 @@ export function isBinaryKey(key: string): boolean {
 }
 
 /**
- * Keys the library itself writes; an application may neither send them nor sees them
- * in received metadata. (`grpc-previous-rpc-attempts` and other grpc-* stay visible.)
+ * Keys the library itself writes and strips from received metadata. Applications may
+ * send none of these nor any other `grpc-*` key (PROTOCOL-HTTP2.md reserves the
+ * prefix); received grpc-* keys not listed here, such as `grpc-previous-rpc-attempts`,
+ * stay visible.
  */
 const reservedKeys = new Set([
   "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
@@ -130,7 +132,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
 function checkEntry(key: string, value: MetadataValue): string {
   const lower = key.toLowerCase();
   if (!validKey.test(lower)) throw new TypeError(`metadata key ${JSON.stringify(key)} has characters outside 0-9 a-z _ - .`);
-  if (isReservedKey(lower)) throw new TypeError(`metadata key ${JSON.stringify(key)} is reserved for the gRPC library`);
+  if (isReservedKey(lower) || lower.startsWith("grpc-")) throw new TypeError(`metadata key ${JSON.stringify(key)} is reserved for the gRPC library`);
   if (isBinaryKey(lower)) {
     if (!(value instanceof Uint8Array)) throw new TypeError(`metadata key ${JSON.stringify(key)} ends in -bin and needs a Uint8Array value`);
   } else if (typeof value !== "string" || !validAsciiValue.test(value)) {
@@ -142,6 +144,25 @@ function checkEntry(key: string, value: MetadataValue): string {
 /** HTTP/2 header values as node:http2 and our transports exchange them. */
 export type HeaderValue = string | string[] | undefined;
 export type Headers = Record<string, HeaderValue>;
+
+/**
+ * Builds Headers from a flat [name, value, name, value, …] list as received, keeping a
+ * repeated name as an array: node:http2's own header object joins them with ", ",
+ * which would turn two metadata values into one.
+ */
+export function headersFromRawPairs(raw: readonly string[]): Headers {
+  // No prototype: a header named "constructor" or "__proto__" is just a header.
+  const headers = Object.create(null) as Headers;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    const value = raw[i + 1]!;
+    const existing = headers[key];
+    if (existing === undefined) headers[key] = value;
+    else if (typeof existing === "string") headers[key] = [existing, value];
+    else existing.push(value);
+  }
+  return headers;
+}
 
 /**
  * Builds Metadata from received headers, leaving out pseudo-headers and reserved keys.

@@ -64,8 +64,12 @@ export class Server {
     return this;
   }
 
-  /** Serves one method given its descriptor: the way to serve a schema known only at run time. */
-  addMethod<M extends DescMethod>(method: M, handler: MethodHandler<M> | AnyHandler): this {
+  /**
+   * Serves one method given its descriptor: the way to serve a schema known only at run time.
+   * A descriptor narrowed to its kind (or a generated one) types the handler exactly; a bare
+   * DescMethod, whose kind is unknown to the compiler, takes any of the four handler shapes.
+   */
+  addMethod<M extends DescMethod>(method: M, handler: [MethodHandler<M>] extends [never] ? AnyHandler : MethodHandler<M>): this {
     const path = `/${method.parent.typeName}/${method.name}`;
     if (this.routes.has(path)) throw new Error(`${path} is already served`);
     this.routes.set(path, { method, handler: handler as AnyHandler, chain: this.chainFor(method, handler as AnyHandler) });

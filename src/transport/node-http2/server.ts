@@ -7,6 +7,7 @@
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { headersFromRawPairs } from "../../protocol/metadata.js";
 import type { Headers, PeerInfo, ServerStreamSink, ServerTransportStream, TransportServer } from "../types.js";
 
 export interface NodeHttp2ServerOptions {
@@ -51,6 +52,15 @@ function onClose(this: StreamWithSink): void {
 function onWantTrailers(this: StreamWithSink): void {
   const owner = this[kOwner]!;
   this.sendTrailers(owner.pendingTrailers ?? {});
+  stopRequestAfterResponse(this);
+}
+/**
+ * A response complete before the request is follows its END_STREAM with
+ * RST_STREAM(NO_ERROR) (RFC 9113 §8.1, as grpc-go does), so the client stops sending
+ * and the stream does not stay half-open. node:http2 sends the RST after the trailers.
+ */
+function stopRequestAfterResponse(stream: http2.ServerHttp2Stream): void {
+  if (!stream.destroyed && stream.state.remoteClose === 0) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 function ignoreError(): void {
   // Stream errors (RST from the peer, a write after close) surface through 'close'.
@@ -124,6 +134,7 @@ class NodeServerStream implements ServerTransportStream {
     this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream: true });
     // Whatever the client still sends is read and dropped, so the stream can close.
     if (this.stream.listenerCount("data") === 0) this.stream.resume();
+    stopRequestAfterResponse(this.stream);
   }
 
   reset(code: number): void {
@@ -169,9 +180,16 @@ export function listenNodeHttp2(
     session.once("close", () => sessions.delete(session));
   });
   // Small gRPC frames must not wait for Nagle; the http2 session's socket proxy forbids this later.
-  server.on("connection", (socket: Socket) => socket.setNoDelay(true));
-  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    onStream(new NodeServerStream(stream, headers as Headers));
+  // Raw sockets are tracked too: one still in its TLS handshake, or whose peer never
+  // answers the GOAWAY/FIN of a closed session, has no live session to destroy.
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("stream", (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    onStream(new NodeServerStream(stream, headersFromRawPairs(rawHeaders)));
   });
   // Handshake failures and bad prefaces are per connection; never let them crash the server.
   server.on("tlsClientError", ignoreError);
@@ -196,6 +214,7 @@ export function listenNodeHttp2(
         destroy() {
           if (server.listening) server.close();
           for (const session of sessions) session.destroy();
+          for (const socket of sockets) socket.destroy();
         },
         closed: () => closedPromise,
       });
