@@ -6,6 +6,7 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { checkServerIdentity as defaultCheckServerIdentity, type TLSSocket } from "node:tls";
+import { headersFromRawPairs } from "../../protocol/metadata.js";
 import type { ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
 
 export interface NodeHttp2ConnectOptions {
@@ -21,23 +22,29 @@ export interface NodeHttp2ConnectOptions {
   };
   /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
   onClose?: (error: Error | undefined) => void;
-  /** Called when the server sends GOAWAY: no new streams go to this connection. */
-  onGoaway?: (errorCode: number) => void;
+  /** Called when the server sends GOAWAY (with its debug data): no new streams go to this connection. */
+  onGoaway?: (errorCode: number, debugData: string) => void;
+  /**
+   * Keepalive (gRFC A8): a PING every `timeMs` while calls are open (or always, with
+   * `permitWithoutCalls`); no answer within `timeoutMs` closes the connection, failing
+   * its calls with UNAVAILABLE.
+   */
+  keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
   /** Called once the connection is established (after the TLS handshake on TLS). */
   onConnect?: () => void;
 }
 
 const kSink = Symbol("sink");
-type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error; owner?: http2.ClientHttp2Session };
+type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error; owner?: http2.ClientHttp2Session; transport?: NodeHttp2ClientTransport };
 
-function onResponse(this: StreamWithSink, headers: http2.IncomingHttpHeaders, flags: number): void {
-  this[kSink].onHeaders(headers as Headers, (flags & 0x1) !== 0);
+function onResponse(this: StreamWithSink, _headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
+  this[kSink].onHeaders(headersFromRawPairs(rawHeaders), (flags & 0x1) !== 0);
 }
 function onData(this: StreamWithSink, chunk: Buffer): void {
   this[kSink].onData(chunk);
 }
-function onTrailers(this: StreamWithSink, trailers: http2.IncomingHttpHeaders): void {
-  this[kSink].onTrailers(trailers as Headers);
+function onTrailers(this: StreamWithSink, _trailers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void {
+  this[kSink].onTrailers(headersFromRawPairs(rawHeaders));
 }
 function onDrain(this: StreamWithSink): void {
   this[kSink].onDrain();
@@ -46,14 +53,16 @@ function onError(this: StreamWithSink, error: Error): void {
   this.lastError = error;
 }
 function onClose(this: StreamWithSink): void {
+  if (this.transport !== undefined) this.transport.activeStreams--;
   const rstCode = this.rstCode ?? 0;
   let connectionError: Error | undefined;
   const error = this.lastError as (Error & { code?: string }) | undefined;
   if (error !== undefined && error.code !== "ERR_HTTP2_STREAM_ERROR") {
     // Not a RST_STREAM from the peer: the connection failed, or never came up.
     connectionError = error;
-  } else if (error === undefined && rstCode !== 0 && this.owner?.destroyed === true) {
-    // node:http2 closes the streams of a lost connection with CANCEL and no error.
+  } else if (error === undefined && this.owner?.destroyed === true) {
+    // node:http2 closes the streams of a lost (or locally destroyed) connection with
+    // CANCEL or 0 and no error.
     connectionError = new Error("connection lost");
   }
   this[kSink].onClose(rstCode, connectionError);
@@ -90,6 +99,9 @@ export class NodeHttp2ClientTransport implements ClientTransport {
   private readonly session: http2.ClientHttp2Session;
   private goaway = false;
   private peerInfo: PeerInfo | undefined;
+  private keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Streams opened and not yet closed. */
+  activeStreams = 0;
 
   constructor(private readonly options: NodeHttp2ConnectOptions) {
     const { address, tls } = options;
@@ -118,15 +130,40 @@ export class NodeHttp2ClientTransport implements ClientTransport {
     session.on("error", (err: Error) => {
       closeError = err;
     });
-    session.once("connect", () => options.onConnect?.());
-    session.on("goaway", (errorCode: number) => {
+    session.once("connect", () => {
+      this.scheduleKeepalive();
+      options.onConnect?.();
+    });
+    session.on("goaway", (errorCode: number, _lastStreamId: number, opaqueData?: Buffer) => {
       this.goaway = true;
-      options.onGoaway?.(errorCode);
+      options.onGoaway?.(errorCode, opaqueData === undefined ? "" : opaqueData.toString("latin1"));
     });
     session.once("close", () => {
       this.goaway = true;
+      clearTimeout(this.keepaliveTimer);
       options.onClose?.(closeError);
     });
+  }
+
+  private scheduleKeepalive(): void {
+    const keepalive = this.options.keepalive;
+    if (keepalive === undefined || !Number.isFinite(keepalive.timeMs)) return;
+    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), keepalive.timeMs);
+    this.keepaliveTimer.unref?.();
+  }
+
+  private sendKeepalive(): void {
+    const keepalive = this.options.keepalive!;
+    if (this.session.destroyed) return;
+    if (this.activeStreams === 0 && !keepalive.permitWithoutCalls) return this.scheduleKeepalive();
+    // No answer within the timeout: the peer (or the path to it) is dead.
+    const timeout = setTimeout(() => this.session.destroy(new Error(`keepalive ping not answered within ${keepalive.timeoutMs} ms`)), keepalive.timeoutMs);
+    timeout.unref?.();
+    const sent = this.session.ping((err) => {
+      clearTimeout(timeout);
+      if (err === null) this.scheduleKeepalive();
+    });
+    if (!sent) clearTimeout(timeout);
   }
 
   get usable(): boolean {
@@ -148,6 +185,8 @@ export class NodeHttp2ClientTransport implements ClientTransport {
     const stream = this.session.request(headers as http2.OutgoingHttpHeaders, { endStream: false }) as StreamWithSink;
     stream[kSink] = sink;
     stream.owner = this.session;
+    stream.transport = this;
+    this.activeStreams++;
     stream.on("response", onResponse);
     stream.on("data", onData);
     stream.on("trailers", onTrailers);
@@ -164,6 +203,7 @@ export class NodeHttp2ClientTransport implements ClientTransport {
 
   destroy(): void {
     this.goaway = true;
+    clearTimeout(this.keepaliveTimer);
     this.session.destroy();
   }
 }
