@@ -31,6 +31,11 @@ export interface CallOptions {
   onHeader?: (header: Metadata) => void;
   /** Response trailers, when the call ends (also on failure). */
   onTrailer?: (trailer: Metadata) => void;
+  /**
+   * Called for each response message as it arrives, before it is delivered, with the
+   * compressed flag of its frame (whether the server compressed that message).
+   */
+  onResponseMessage?: (info: { compressed: boolean }) => void;
   /** The handler context this call is made from: its deadline and cancellation carry over. */
   parent?: ParentContext;
   /** Credentials for this call only (e.g. a per-user token). */

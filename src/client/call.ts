@@ -33,6 +33,8 @@ export interface StartCallOptions {
   compression: string | undefined;
   maxReceiveMessageBytes: number;
   maxSendMessageBytes: number;
+  /** Sees the compressed flag of each response message, before the message is delivered. */
+  onResponseMessage?: (info: { compressed: boolean }) => void;
 }
 
 function rstCodeToStatus(rstCode: number): GrpcError {
@@ -262,7 +264,7 @@ export class ClientCall implements ClientStreamSink, FrameSink {
       const copy = payload.slice();
       this.enqueue(() =>
         codec.decompress(copy, this.options.maxReceiveMessageBytes).then(
-          (bytes) => this.onMessageBytes(bytes),
+          (bytes) => this.onMessageBytes(bytes, true),
           (err: unknown) =>
             this.cancelWith(err instanceof RangeError
               ? new GrpcError(Code.RESOURCE_EXHAUSTED, `decompressed response is larger than the limit of ${this.options.maxReceiveMessageBytes} bytes`)
@@ -291,7 +293,7 @@ export class ClientCall implements ClientStreamSink, FrameSink {
     this.cancelWith(new GrpcError(Code.RESOURCE_EXHAUSTED, `received message of ${length} bytes from ${this.path}, limit is ${limit}`));
   }
 
-  private onMessageBytes(bytes: Uint8Array): void {
+  private onMessageBytes(bytes: Uint8Array, compressed = false): void {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
@@ -300,6 +302,7 @@ export class ClientCall implements ClientStreamSink, FrameSink {
       this.cancelWith(new GrpcError(Code.INTERNAL, `failed to parse response message of ${this.method.output.typeName}`, { cause: err }));
       return;
     }
+    this.options.onResponseMessage?.({ compressed });
     this.listener.onMessage(message);
   }
 

@@ -60,6 +60,8 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private inflight: Promise<void> | undefined;
   private request: MessageShape<DescMessage> | undefined;
   private requestCount = 0;
+  /** Request messages that arrived with the compressed flag set (see wasCompressed). */
+  private compressedRequests: WeakSet<object> | undefined;
   private queue: AsyncQueue<MessageShape<DescMessage>> | undefined;
   private drainWaiter: (() => void) | undefined;
 
@@ -112,6 +114,10 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     return this.controller.signal;
   }
 
+  wasCompressed(request: object): boolean {
+    return this.compressedRequests?.has(request) === true;
+  }
+
   timeRemaining(): number {
     return this.deadline === undefined ? Infinity : Math.max(0, this.deadline - Date.now());
   }
@@ -157,7 +163,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
       const next = previous
         .then(() => codec.decompress(copy, this.config.maxReceiveMessageBytes))
         .then(
-          (bytes) => this.onMessageBytes(bytes),
+          (bytes) => this.onMessageBytes(bytes, true),
           (err: unknown) => this.fail(decompressError(err, codec.name, this.config.maxReceiveMessageBytes)),
         );
       this.inflight = next;
@@ -182,7 +188,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     this.fail(new GrpcError(Code.RESOURCE_EXHAUSTED, `${this.entry.method.parent.typeName}/${this.entry.method.name}: received message of ${length} bytes, limit is ${limit}`));
   }
 
-  private onMessageBytes(bytes: Uint8Array): void {
+  private onMessageBytes(bytes: Uint8Array, compressed = false): void {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
@@ -191,6 +197,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
       this.fail(new GrpcError(Code.INTERNAL, `failed to parse request message of ${this.entry.method.input.typeName}`, { cause: err }));
       return;
     }
+    if (compressed) (this.compressedRequests ??= new WeakSet()).add(message);
     if (this.queue !== undefined) {
       this.queue.push(message);
       return;

@@ -22,6 +22,11 @@ export interface HandlerContext {
   readonly responseTrailer: Metadata;
   /** Milliseconds left before the deadline (Infinity without one). */
   timeRemaining(): number;
+  /**
+   * Whether `request`, a message this call received, arrived compressed (the compressed
+   * flag of its frame); false for any other object.
+   */
+  wasCompressed(request: object): boolean;
   /** Sends the response headers now instead of with the first message. */
   sendHeader(): void;
   /**
