@@ -161,8 +161,9 @@ describe("cancelling calls", () => {
     try {
       const failed = rejection(createClient(Echo, own).unary({}));
       const serverSignal = await waiters.nextSignal();
-      const transport = own.getTransport();
-      assert.ok(transport !== undefined);
+      // The call is running, so the channel is READY and hands out its connection at once.
+      const transport = own.pick({ waitForReady: false, onPicked() {}, onPickFailed() {} });
+      assert.ok(transport !== undefined && !(transport instanceof Error));
       transport.destroy();
       const reason = await aborted(serverSignal);
       assert.ok(reason instanceof GrpcError);

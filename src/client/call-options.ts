@@ -40,6 +40,11 @@ export interface CallOptions {
   parent?: ParentContext;
   /** Credentials for this call only (e.g. a per-user token). */
   credentials?: CallCredentials;
+  /**
+   * Wait for a connection through TRANSIENT_FAILURE (within the deadline) instead of
+   * failing fast with UNAVAILABLE. Overrides the service config's waitForReady.
+   */
+  waitForReady?: boolean;
   /** Largest response message accepted; overrides the channel's. */
   maxReceiveMessageBytes?: number;
 }

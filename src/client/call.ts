@@ -13,9 +13,10 @@ import { codeFromHttpStatus } from "../protocol/http-status.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, decodeStatusDetails } from "../protocol/status.js";
 import { decodeBase64 } from "../protocol/base64.js";
-import { Http2ErrorCode, type ClientStreamSink, type ClientTransportStream } from "../transport/types.js";
+import { Http2ErrorCode, type ClientStreamSink, type ClientTransport, type ClientTransportStream } from "../transport/types.js";
 import { setDeadlineTimer, type DeadlineTimer } from "../util/timer.js";
-import type { Channel } from "./channel.js";
+import type { Channel, PendingPick } from "./channel.js";
+import { unprocessedErrors } from "./retry/retrying-call.js";
 
 /** Receives what the server sends. `onStatus` comes last, once; `error` is undefined for OK. */
 export interface CallListener {
@@ -33,14 +34,22 @@ export interface StartCallOptions {
   compression: string | undefined;
   maxReceiveMessageBytes: number;
   maxSendMessageBytes: number;
+  /** Wait through TRANSIENT_FAILURE for a connection instead of failing fast (wait-for-ready.md). */
+  waitForReady: boolean;
+  /** Sent as grpc-previous-rpc-attempts when > 0 (retries and hedges). */
+  previousAttempts?: number;
   /** Sees the compressed flag of each response message, before the message is delivered. */
   onResponseMessage?: (info: { compressed: boolean }) => void;
 }
 
 function rstCodeToStatus(rstCode: number): GrpcError {
   switch (rstCode) {
-    case Http2ErrorCode.REFUSED_STREAM:
-      return new GrpcError(Code.UNAVAILABLE, "stream refused by the server (REFUSED_STREAM)");
+    case Http2ErrorCode.REFUSED_STREAM: {
+      // The server did not process the stream: safe to replay at once (transparent retry).
+      const error = new GrpcError(Code.UNAVAILABLE, "stream refused by the server (REFUSED_STREAM)");
+      unprocessedErrors.add(error);
+      return error;
+    }
     case Http2ErrorCode.CANCEL:
       return new GrpcError(Code.CANCELLED, "stream cancelled by the server (RST_STREAM CANCEL)");
     case Http2ErrorCode.ENHANCE_YOUR_CALM:
@@ -52,7 +61,7 @@ function rstCodeToStatus(rstCode: number): GrpcError {
   }
 }
 
-export class ClientCall implements ClientStreamSink, FrameSink {
+export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
   private stream: ClientTransportStream | undefined;
   private readonly decoder: FrameDecoder;
   private timer: DeadlineTimer | undefined;
@@ -67,6 +76,9 @@ export class ClientCall implements ClientStreamSink, FrameSink {
   private drainWaiter: (() => void) | undefined;
   private readonly onAbort: (() => void) | undefined;
   private readonly path: string;
+  private extraMetadata: Metadata | undefined;
+  private waitingForPick = false;
+  readonly waitForReady: boolean;
 
   constructor(
     private readonly channel: Channel,
@@ -83,6 +95,8 @@ export class ClientCall implements ClientStreamSink, FrameSink {
         throw new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(compression)} is not registered on this channel`);
       }
     }
+    this.waitForReady = options.waitForReady;
+    channel.callStarted();
     if (signal !== undefined) {
       if (signal.aborted) {
         this.onAbort = undefined;
@@ -109,12 +123,28 @@ export class ClientCall implements ClientStreamSink, FrameSink {
   /** Opens the stream, with `extraMetadata` from call credentials merged in. */
   start(extraMetadata?: Metadata): void {
     if (this.done) return;
+    this.extraMetadata = extraMetadata;
+    const outcome = this.channel.pick(this);
+    if (outcome === undefined) this.waitingForPick = true;
+    else if (outcome instanceof GrpcError) this.report(outcome, new Metadata());
+    else this.open(outcome);
+  }
+
+  /** @internal The channel found a connection for a call that was waiting. */
+  onPicked(transport: ClientTransport): void {
+    this.waitingForPick = false;
+    if (!this.done) this.open(transport);
+  }
+
+  /** @internal The channel failed a waiting call (TRANSIENT_FAILURE, or closed). */
+  onPickFailed(error: GrpcError): void {
+    this.waitingForPick = false;
+    this.report(error, new Metadata());
+  }
+
+  private open(transport: ClientTransport): void {
     const channel = this.channel;
-    const transport = channel.getTransport();
-    if (transport === undefined) {
-      this.report(new GrpcError(Code.UNAVAILABLE, "channel is closed"), new Metadata());
-      return;
-    }
+    const extraMetadata = this.extraMetadata;
     const headers: Headers = {
       ":method": "POST",
       ":scheme": channel.secure ? "https" : "http",
@@ -127,6 +157,7 @@ export class ClientCall implements ClientStreamSink, FrameSink {
     };
     if (this.options.deadline !== undefined) headers["grpc-timeout"] = formatGrpcTimeout(this.options.deadline - Date.now());
     if (this.sendCodec !== undefined) headers["grpc-encoding"] = this.sendCodec.name;
+    if (this.options.previousAttempts) headers["grpc-previous-rpc-attempts"] = String(this.options.previousAttempts);
     if (this.options.metadata !== undefined) metadataToHeaders(this.options.metadata, headers);
     if (extraMetadata !== undefined) metadataToHeaders(extraMetadata, headers);
     try {
@@ -347,6 +378,11 @@ export class ClientCall implements ClientStreamSink, FrameSink {
   private report(error: GrpcError | undefined, trailers: Metadata): void {
     if (this.done) return;
     this.done = true;
+    if (this.waitingForPick) {
+      this.waitingForPick = false;
+      this.channel.cancelPick(this);
+    }
+    this.channel.callEnded();
     this.decoder.stop();
     this.timer?.clear();
     this.timer = undefined;

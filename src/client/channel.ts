@@ -1,15 +1,26 @@
 /**
- * The channel: a target, credentials and options shared by every call made on it,
- * and the HTTP/2 connection those calls are multiplexed over. A lost connection is
- * replaced on the next call.
+ * The channel: a target resolved into addresses, a load-balancing policy over
+ * subchannels (one HTTP/2 connection each), a service config, and the connectivity
+ * state of the whole. Calls ask it for a connection ("pick"); while it is IDLE or
+ * CONNECTING they wait, in TRANSIENT_FAILURE they fail fast with UNAVAILABLE unless
+ * wait-for-ready. Closing it fails waiting calls and lets running ones finish.
  */
 import { CodecRegistry } from "../protocol/compression.js";
+import { Code, GrpcError } from "../protocol/status.js";
 import { defaultCodecs } from "../compression/zlib.js";
 import { NodeHttp2ClientTransport } from "../transport/node-http2/client.js";
-import type { ClientTransport } from "../transport/types.js";
+import { H2ClientTransport } from "../transport/h2/client.js";
+import { Http2ErrorCode, type ClientTransport } from "../transport/types.js";
+import type { BackoffOptions } from "./backoff.js";
+import { getLbPolicyFactory, queuePicker, type LbPolicy, type Picker } from "./balancer/index.js";
+import { lookupMethodConfig, parseServiceConfig, ServiceConfigError, type MethodConfig, type ServiceConfig } from "./config/service-config.js";
+import type { ConnectivityState } from "./connectivity.js";
 import { credentials as channelCredentials, type ChannelCredentials } from "./credentials.js";
 import type { ClientInterceptor } from "./interceptor.js";
-import { parseTarget, type ParsedTarget } from "./target.js";
+import { RetryThrottle } from "./retry/throttle.js";
+import { parseTarget } from "./target.js";
+import { getResolverFactory, parseTargetUri, type Address, type Resolver, type ResolverResult, type TargetUri } from "./resolver/index.js";
+import { globalSubchannelPool, type ConnectHandlers, type Connector, type SubchannelPool } from "./subchannel.js";
 
 export interface ChannelOptions {
   /** Largest response message accepted, after decompression. Default 4 MiB. */
@@ -26,13 +37,48 @@ export interface ChannelOptions {
   authority?: string;
   /** Prepended to this library's user-agent. */
   userAgent?: string;
+  /** The service config used until (and unless) the resolver provides one: JSON text or object. */
+  serviceConfig?: string | object;
+  /** Load-balancing policy; overrides the service config's choice. Default pick_first. */
+  loadBalancingPolicy?: string;
+  /** Connection backoff; the defaults are connection-backoff.md's. */
+  backoff?: BackoffOptions;
+  /** IDLE after this long without calls (connections closed, resolver stopped). Default 30 min. */
+  idleTimeoutMs?: number;
+  /** Minimum time between two DNS resolutions. Default 30 s. */
+  minResolutionIntervalMs?: number;
+  /** Share subchannels with other channels whose connection options match (default: the global pool). */
+  subchannelPool?: SubchannelPool;
+  /** The HTTP/2 implementation: node:http2 ("node-http2", the default) or our own ("h2"). */
+  transport?: "node-http2" | "h2";
+  /** Keepalive (gRFC A8): PING after this long; at least 10 s. Default off. */
+  keepaliveTimeMs?: number;
+  /** Close the connection when a keepalive PING is not answered within this. Default 20 s. */
+  keepaliveTimeoutMs?: number;
+  /** Send keepalive PINGs even with no call open. Default false. */
+  keepalivePermitWithoutCalls?: boolean;
+  /** Retries and hedging by the service config's policies. Set false to turn them off for every call. Default true. */
+  retries?: boolean;
+  /** TEST ONLY: lowers A8's 10 s floor on keepaliveTimeMs so tests can run fast. Never set it in production. */
+  testOnlyMinKeepaliveTimeMs?: number;
 }
 
+const keepaliveFloorMs = 10_000;
+const defaultKeepaliveTimeoutMs = 20_000;
+
 export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+const defaultIdleTimeoutMs = 30 * 60_000;
 const libraryUserAgent = "grpc-ts/0.1.0";
 
+/** A call waiting for a connection. */
+export interface PendingPick {
+  readonly waitForReady: boolean;
+  onPicked(transport: ClientTransport): void;
+  onPickFailed(error: GrpcError): void;
+}
+
 export class Channel {
-  readonly target: ParsedTarget;
+  readonly target: TargetUri;
   readonly authority: string;
   readonly secure: boolean;
   readonly userAgent: string;
@@ -40,50 +86,300 @@ export class Channel {
   readonly maxReceiveMessageBytes: number;
   readonly maxSendMessageBytes: number;
   readonly interceptors: readonly ClientInterceptor[];
-  private transport: ClientTransport | undefined;
-  private closed = false;
+
+  private state: ConnectivityState = "IDLE";
+  private picker: Picker = queuePicker;
+  private readonly pending = new Set<PendingPick>();
+  private readonly stateListeners = new Set<(state: ConnectivityState) => void>();
+  private resolver: Resolver | undefined;
+  private policy: LbPolicy | undefined;
+  private policyName: string | undefined;
+  private serviceConfig: ServiceConfig | undefined;
+  private readonly defaultServiceConfig: ServiceConfig | undefined;
+  private activeCalls = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly connector: Connector;
+  private readonly optionsKey: string;
+  private throttle: RetryThrottle | undefined;
+  /** Doubled when a server answers GOAWAY too_many_pings (A8), for new connections. */
+  private keepaliveTimeMs: number;
 
   constructor(target: string, readonly credentials: ChannelCredentials, readonly options: ChannelOptions = {}) {
-    this.target = parseTarget(target);
+    this.target = parseTargetUri(target);
+    const factory = getResolverFactory(this.target.scheme);
+    if (factory === undefined) throw new TypeError(`no resolver for the scheme of target ${JSON.stringify(target)}`);
+    // Built-in schemes are checked now, so a malformed target fails here, not at the first call.
+    const builtin = ["dns", "ipv4", "ipv6", "unix"].includes(this.target.scheme) ? parseTarget(target) : undefined;
     const nameOverride = credentials.kind === "tls" ? credentials.serverNameOverride : undefined;
-    this.authority = options.authority ?? nameOverride ?? this.target.authority;
+    this.authority = options.authority ?? nameOverride ?? builtin?.authority ?? factory.defaultAuthority(this.target);
     this.secure = credentials.kind === "tls";
     this.userAgent = options.userAgent === undefined ? libraryUserAgent : `${options.userAgent} ${libraryUserAgent}`;
     this.codecs = options.codecs ?? defaultCodecs();
     this.maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
     this.maxSendMessageBytes = options.maxSendMessageBytes ?? Infinity;
     this.interceptors = options.interceptors ?? [];
+    this.defaultServiceConfig = options.serviceConfig === undefined ? undefined : parseServiceConfig(options.serviceConfig);
+    this.serviceConfig = this.defaultServiceConfig;
+    const floor = options.testOnlyMinKeepaliveTimeMs ?? keepaliveFloorMs;
+    this.keepaliveTimeMs = options.keepaliveTimeMs === undefined ? Infinity : Math.max(options.keepaliveTimeMs, floor);
+    this.connector = this.makeConnector();
+    // Channels share a subchannel only when everything about the connection is the same.
+    this.optionsKey = [
+      options.transport ?? "node-http2",
+      this.keepaliveTimeMs, options.keepaliveTimeoutMs, options.keepalivePermitWithoutCalls,
+      credentials.kind === "insecure" ? "insecure" : `tls:${sharingId(credentials)}:${this.authority}`,
+    ].join("|");
   }
 
-  /** The connection for a new call, opened on demand; undefined once the channel is closed. */
-  getTransport(): ClientTransport | undefined {
-    if (this.closed) return undefined;
-    const current = this.transport;
-    if (current !== undefined && current.usable) return current;
-    const address = this.target.addresses[0]!;
-    const creds = this.credentials;
-    const next = new NodeHttp2ClientTransport({
-      address,
-      tls: creds.kind === "tls"
-        ? { ca: creds.ca, cert: creds.cert, key: creds.key, serverName: creds.serverNameOverride ?? this.options.authority?.replace(/:\d+$/, "") }
-        : undefined,
-      onClose: () => {
-        if (this.transport === next) this.transport = undefined;
-      },
+  // ---- connectivity ----
+
+  /** The current state; `tryToConnect` leaves IDLE as a call would. */
+  getConnectivityState(tryToConnect = false): ConnectivityState {
+    if (tryToConnect && this.state === "IDLE") this.exitIdle();
+    return this.state;
+  }
+
+  /** Calls `listener` on every state change until the returned function is called. */
+  onStateChange(listener: (state: ConnectivityState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * Resolves true when the state differs from `current`, false if `deadline`
+   * (epoch ms) passes first: grpc's one-shot watch.
+   */
+  watchConnectivityState(current: ConnectivityState, deadline?: number): Promise<boolean> {
+    if (this.state !== current) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stop = this.onStateChange((state) => {
+        if (state === current) return;
+        stop();
+        clearTimeout(timer);
+        resolve(true);
+      });
+      if (deadline !== undefined) {
+        timer = setTimeout(() => {
+          stop();
+          resolve(false);
+        }, Math.max(0, deadline - Date.now()));
+      }
     });
-    this.transport = next;
-    return next;
   }
 
-  /** Closes the connection; calls in flight finish, new calls fail with UNAVAILABLE. */
+  private setState(state: ConnectivityState, picker: Picker): void {
+    if (this.state === "SHUTDOWN") return;
+    this.picker = picker;
+    const changed = state !== this.state;
+    this.state = state;
+    if (changed) for (const listener of [...this.stateListeners]) listener(state);
+    this.retryPending();
+  }
+
+  private exitIdle(): void {
+    if (this.state !== "IDLE") return;
+    if (this.resolver === undefined) {
+      this.setState("CONNECTING", queuePicker);
+      const factory = getResolverFactory(this.target.scheme)!;
+      try {
+        this.resolver = factory.create(
+          this.target,
+          { onResult: (r) => this.onResolved(r), onError: (e) => this.onResolverError(e) },
+          { defaultPort: this.secure ? 443 : 80, minResolutionIntervalMs: this.options.minResolutionIntervalMs },
+        );
+      } catch (err) {
+        this.onResolverError(err as Error);
+      }
+      return;
+    }
+    this.policy?.exitIdle();
+  }
+
+  private onResolved(result: ResolverResult): void {
+    if (this.state === "SHUTDOWN") return;
+    let config = this.serviceConfig;
+    if (result.serviceConfig instanceof ServiceConfigError) {
+      // A21: keep the last good config; with none, the channel cannot work.
+      if (config === undefined) return this.onResolverError(result.serviceConfig);
+    } else if (result.serviceConfig !== undefined) {
+      config = result.serviceConfig;
+    }
+    this.serviceConfig = config;
+    const { name, config: lbConfig } = this.chooseLbPolicy(config);
+    if (this.policy === undefined || this.policyName !== name) {
+      this.policy?.close();
+      this.policyName = name;
+      this.policy = getLbPolicyFactory(name)!.create({
+        createSubchannel: (address: Address) => (this.options.subchannelPool ?? globalSubchannelPool).get(address, this.optionsKey, this.connector, this.options.backoff ?? {}),
+        updateState: (state, picker) => this.setState(state, picker),
+        requestReresolution: () => this.resolver?.resolveNow(),
+      });
+      this.policy.updateAddresses(result.addresses, lbConfig);
+      this.policy.exitIdle();
+      return;
+    }
+    this.policy.updateAddresses(result.addresses, lbConfig);
+  }
+
+  private chooseLbPolicy(config: ServiceConfig | undefined): { name: string; config: Record<string, unknown> } {
+    const forced = this.options.loadBalancingPolicy;
+    if (forced !== undefined) {
+      if (getLbPolicyFactory(forced) === undefined) throw new TypeError(`unknown load-balancing policy ${JSON.stringify(forced)}`);
+      return { name: forced, config: config?.loadBalancingConfig.find((e) => e.name === forced)?.config ?? {} };
+    }
+    for (const entry of config?.loadBalancingConfig ?? []) {
+      if (getLbPolicyFactory(entry.name) !== undefined) return entry;
+    }
+    return { name: "pick_first", config: {} };
+  }
+
+  private onResolverError(error: Error): void {
+    if (this.state === "SHUTDOWN") return;
+    if (this.policy !== undefined) {
+      this.policy.resolverError(error);
+      return;
+    }
+    this.setState("TRANSIENT_FAILURE", { pick: () => ({ type: "fail", error: new GrpcError(Code.UNAVAILABLE, `name resolution failed for ${this.authority}: ${error.message}`, { cause: error }) }) });
+  }
+
+  // ---- picking a connection for a call ----
+
+  /** The method config the service config holds for a method, if any. */
+  methodConfig(service: string, method: string): MethodConfig | undefined {
+    return lookupMethodConfig(this.serviceConfig, service, method);
+  }
+
+  /** The service config in effect (retry throttling, health checking). */
+  currentServiceConfig(): ServiceConfig | undefined {
+    return this.serviceConfig;
+  }
+
+  /** The retry token bucket of this channel when the service config sets retryThrottling. */
+  retryThrottle(): RetryThrottle | undefined {
+    const config = this.serviceConfig?.retryThrottling;
+    if (config === undefined) return undefined;
+    if (this.throttle?.config !== config) this.throttle = new RetryThrottle(config);
+    return this.throttle;
+  }
+
+  /**
+   * A connection for a call: at once when the channel is READY, else later through
+   * `call.onPicked` / `call.onPickFailed`. Returns undefined when the call waits.
+   */
+  pick(call: PendingPick): ClientTransport | GrpcError | undefined {
+    if (this.state === "SHUTDOWN") return new GrpcError(Code.UNAVAILABLE, "channel is closed");
+    if (this.state === "IDLE") this.exitIdle();
+    const result = this.picker.pick();
+    switch (result.type) {
+      case "complete": {
+        const transport = result.subchannel.getTransport();
+        if (transport !== undefined) return transport;
+        break; // picked a subchannel that just went away: wait for the next picker
+      }
+      case "fail":
+        if (!call.waitForReady) return result.error;
+        break;
+      case "drop":
+        return result.error;
+      case "queue":
+        break;
+    }
+    this.pending.add(call);
+    return undefined;
+  }
+
+  /** A waiting call gave up (deadline, cancel). */
+  cancelPick(call: PendingPick): void {
+    this.pending.delete(call);
+  }
+
+  private retryPending(): void {
+    if (this.pending.size === 0) return;
+    for (const call of [...this.pending]) {
+      this.pending.delete(call);
+      const outcome = this.pick(call);
+      if (outcome instanceof GrpcError) call.onPickFailed(outcome);
+      else if (outcome !== undefined) call.onPicked(outcome);
+    }
+  }
+
+  /** Counts calls for the idle timer; `callEnded` must follow every `callStarted`. */
+  callStarted(): void {
+    this.activeCalls++;
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  callEnded(): void {
+    if (--this.activeCalls > 0 || this.state === "SHUTDOWN") return;
+    const idleMs = this.options.idleTimeoutMs ?? defaultIdleTimeoutMs;
+    this.idleTimer = setTimeout(() => this.enterIdle(), idleMs);
+    this.idleTimer.unref?.();
+  }
+
+  private enterIdle(): void {
+    this.idleTimer = undefined;
+    if (this.activeCalls > 0 || this.state === "SHUTDOWN") return;
+    this.policy?.close();
+    this.policy = undefined;
+    this.policyName = undefined;
+    this.resolver?.close();
+    this.resolver = undefined;
+    this.serviceConfig = this.defaultServiceConfig;
+    this.setState("IDLE", queuePicker);
+  }
+
+  /** Closes the channel: SHUTDOWN; waiting calls fail UNAVAILABLE, running ones finish. */
   close(): void {
-    this.closed = true;
-    this.transport?.close();
-    this.transport = undefined;
+    if (this.state === "SHUTDOWN") return;
+    clearTimeout(this.idleTimer);
+    this.policy?.close();
+    this.resolver?.close();
+    this.policy = undefined;
+    this.resolver = undefined;
+    this.state = "SHUTDOWN";
+    for (const listener of [...this.stateListeners]) listener("SHUTDOWN");
+    this.stateListeners.clear();
+    const waiting = [...this.pending];
+    this.pending.clear();
+    for (const call of waiting) call.onPickFailed(new GrpcError(Code.UNAVAILABLE, "channel is closed"));
+  }
+
+  private makeConnector(): Connector {
+    const creds = this.credentials;
+    const serverName = creds.kind === "tls" ? creds.serverNameOverride ?? this.options.authority?.replace(/:\d+$/, "") : undefined;
+    const tls = creds.kind === "tls" ? { ca: creds.ca, cert: creds.cert, key: creds.key, serverName } : undefined;
+    const useH2 = this.options.transport === "h2";
+    return (address: Address, handlers: ConnectHandlers) => {
+      const onGoaway = (code: number, debug = "") => {
+        if (code === Http2ErrorCode.ENHANCE_YOUR_CALM && debug === "too_many_pings" && Number.isFinite(this.keepaliveTimeMs)) {
+          this.keepaliveTimeMs *= 2; // A8: the server thinks we ping too often
+        }
+        handlers.onGoaway(code, debug);
+      };
+      const common = { address, tls, onConnect: handlers.onConnect, onClose: handlers.onClose, onGoaway };
+      if (useH2) return new H2ClientTransport(common);
+      const keepalive = Number.isFinite(this.keepaliveTimeMs)
+        ? { timeMs: this.keepaliveTimeMs, timeoutMs: this.options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs, permitWithoutCalls: this.options.keepalivePermitWithoutCalls === true }
+        : undefined;
+      return new NodeHttp2ClientTransport({ ...common, keepalive });
+    };
   }
 }
 
-/** A channel to `target` ("host:port", "dns:///host:port", "unix:path", …). */
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+/** Credentials objects are compared by identity when deciding to share subchannels. */
+function sharingId(creds: object): number {
+  let id = ids.get(creds);
+  if (id === undefined) ids.set(creds, (id = ++nextId));
+  return id;
+}
+
+/** A channel to `target` ("host:port", "dns:///host:port", "ipv4:a:p,b:p", "unix:path", …). */
 export function createChannel(target: string, credentials: ChannelCredentials = channelCredentials.insecure(), options?: ChannelOptions): Channel {
   return new Channel(target, credentials, options);
 }

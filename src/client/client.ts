@@ -4,11 +4,13 @@
  * streamed ones; requests as a message, or any (async) iterable of messages.
  * Without interceptors, a unary call is one ClientCall and one Promise.
  */
-import { create, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { Metadata } from "../protocol/metadata.js";
 import { Code, GrpcError } from "../protocol/status.js";
 import { AsyncQueue } from "../util/async-queue.js";
 import { ClientCall, type CallListener, type StartCallOptions } from "./call.js";
+import type { MethodConfig } from "./config/service-config.js";
+import { RetryingCall } from "./retry/retrying-call.js";
 import type { CallOptions } from "./call-options.js";
 import type { Channel } from "./channel.js";
 import type { CallCredentials } from "./credentials.js";
@@ -123,9 +125,18 @@ async function* streamResult(res: Promise<ClientResponse>): AsyncIterable<Messag
 
 // ---- starting a call ----
 
-function startOptions(channel: Channel, options: CallOptions, metadata: Metadata | undefined): StartCallOptions {
+/**
+ * The options of each attempt: call options combined with the method's service config
+ * (the earlier deadline and the smaller size limits win; the call's waitForReady wins)
+ * and with a parent handler context (its deadline and cancellation carry over).
+ */
+function startOptions(channel: Channel, options: CallOptions, metadata: Metadata | undefined, config: MethodConfig | undefined): StartCallOptions {
   let deadline: number | undefined;
   if (options.timeoutMs !== undefined) deadline = Date.now() + options.timeoutMs;
+  if (config?.timeoutMs !== undefined) {
+    const fromConfig = Date.now() + config.timeoutMs;
+    deadline = deadline === undefined ? fromConfig : Math.min(deadline, fromConfig);
+  }
   if (options.deadline !== undefined) {
     const absolute = typeof options.deadline === "number" ? options.deadline : options.deadline.getTime();
     deadline = deadline === undefined ? absolute : Math.min(deadline, absolute);
@@ -141,21 +152,42 @@ function startOptions(channel: Channel, options: CallOptions, metadata: Metadata
     deadline,
     signal,
     compression: options.compression ?? channel.options.compression,
-    maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? channel.maxReceiveMessageBytes,
-    maxSendMessageBytes: channel.maxSendMessageBytes,
+    maxReceiveMessageBytes: Math.min(options.maxReceiveMessageBytes ?? channel.maxReceiveMessageBytes, config?.maxResponseMessageBytes ?? Infinity),
+    maxSendMessageBytes: Math.min(channel.maxSendMessageBytes, config?.maxRequestMessageBytes ?? Infinity),
+    waitForReady: options.waitForReady ?? config?.waitForReady ?? false,
     onResponseMessage: options.onResponseMessage,
   };
 }
 
-/** Creates and starts a call, after call credentials (if any) produced their metadata. */
-function startCall(channel: Channel, method: DescMethod, options: CallOptions, metadata: Metadata | undefined, listener: CallListener): ClientCall | undefined {
-  let call: ClientCall;
-  try {
-    call = new ClientCall(channel, method, startOptions(channel, options, metadata), listener);
-  } catch (err) {
-    listener.onStatus(GrpcError.from(err, Code.INTERNAL), new Metadata());
+/** Request bytes kept for replay before a call with a retry policy commits (A6's per-RPC buffer). */
+const retryBufferLimitBytes = 256 * 1024;
+
+/**
+ * Creates and starts a call — attempts under the retry layer, which replays them
+ * transparently or by the method's retry or hedging policy — after call credentials
+ * (if any) produced their metadata.
+ */
+function startCall(channel: Channel, method: DescMethod, options: CallOptions, metadata: Metadata | undefined, listener: CallListener): RetryingCall | undefined {
+  const config = channel.methodConfig(method.parent.typeName, method.name);
+  const base = startOptions(channel, options, metadata, config);
+  if (base.compression !== undefined && base.compression !== "identity" && channel.codecs.get(base.compression) === undefined) {
+    listener.onStatus(new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(base.compression)} is not registered on this channel`), new Metadata());
     return undefined;
   }
+  const policy = channel.options.retries === false ? undefined : config?.retryPolicy ?? config?.hedgingPolicy;
+  const call = new RetryingCall(
+    (previousAttempts, attemptListener) =>
+      new ClientCall(channel, method, previousAttempts === 0 ? base : { ...base, previousAttempts }, attemptListener),
+    listener,
+    {
+      policy,
+      throttle: policy === undefined ? undefined : channel.retryThrottle(),
+      bufferLimitBytes: retryBufferLimitBytes,
+      deadline: base.deadline,
+      signal: base.signal,
+      messageSize: (message) => toBinary(method.input, message).length,
+    },
+  );
   const creds: readonly CallCredentials[] = options.credentials === undefined
     ? channel.credentials.callCredentials
     : [...channel.credentials.callCredentials, options.credentials];
@@ -187,7 +219,7 @@ function startCall(channel: Channel, method: DescMethod, options: CallOptions, m
 
 /** Collects a single response message; the status settles the promise. */
 class UnaryListener implements CallListener {
-  call: ClientCall | undefined;
+  call: RetryingCall | undefined;
   header: Metadata | undefined;
   trailer: Metadata | undefined;
   private message: MessageShape<DescMessage> | undefined;
@@ -244,7 +276,7 @@ function clientStreamCall(channel: Channel, method: DescMethod, requests: Reques
 
 /** Sends every request message with back-pressure, then half-closes. */
 async function pumpRequests(
-  call: ClientCall,
+  call: RetryingCall,
   desc: DescMessage,
   requests: Requests<DescMessage>,
   compressMessage: ((index: number) => boolean) | undefined,
@@ -266,7 +298,7 @@ async function pumpRequests(
 
 /** Feeds response messages into an async iterable; a consumer that stops early cancels the call. */
 class StreamListener implements CallListener {
-  call: ClientCall | undefined;
+  call: RetryingCall | undefined;
   readonly responses: AsyncQueue<MessageShape<DescMessage>>;
   header: Metadata | undefined;
   readonly trailer = new Metadata();

@@ -14,7 +14,8 @@ export interface ParsedTarget {
 
 const defaultPort = 443;
 
-function splitHostPort(text: string, target: string): { host: string; port: number } {
+/** Splits "host[:port]", "[v6][:port]" or a bare IPv6 address; throws a TypeError naming `target`. */
+export function splitHostPort(text: string, target: string): { host: string; port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   if (bracketed !== null) return { host: bracketed[1]!, port: bracketed[2] === undefined ? defaultPort : checkPort(bracketed[2], target) };
   if (text.startsWith("[")) throw new TypeError(`target ${JSON.stringify(target)} has a malformed [ipv6]:port address`);

@@ -10,6 +10,7 @@ import { encodeGrpcMessage } from "../protocol/grpc-message.js";
 import { Code, GrpcError } from "../protocol/status.js";
 import { defaultCodecs } from "../compression/zlib.js";
 import { listenNodeHttp2 } from "../transport/node-http2/server.js";
+import { listenH2 } from "../transport/h2/server.js";
 import type { Headers, ServerTransportStream, TransportServer } from "../transport/types.js";
 import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
 import { serverCredentials, type ServerCredentials } from "./credentials.js";
@@ -32,6 +33,8 @@ export interface ServerOptions {
   maxHeaderListSize?: number;
   /** Sees errors handlers threw that were not GrpcErrors (the client only sees UNKNOWN). */
   onHandlerError?: (error: unknown, method: DescMethod) => void;
+  /** The HTTP/2 implementation: node:http2 ("node-http2", the default) or our own ("h2"). */
+  transport?: "node-http2" | "h2";
 }
 
 export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
@@ -93,7 +96,8 @@ export class Server {
   async listen(address: string, credentials: ServerCredentials = serverCredentials.insecure()): Promise<ListenAddress> {
     if (this.shuttingDown) throw new Error("the server is shut down");
     const target = parseListenAddress(address);
-    const listener = await listenNodeHttp2(
+    const listen = this.options.transport === "h2" ? listenH2 : listenNodeHttp2;
+    const listener = await listen(
       target,
       {
         tls: credentials.kind === "tls" ? credentials : undefined,

@@ -14,9 +14,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The HTTP/2 implementation the suite runs on: GRPC_TS_TRANSPORT=h2 selects our own,
+ * anything else node:http2. Servers and channels made here use it unless told otherwise.
+ */
+export const testTransport: "node-http2" | "h2" = process.env.GRPC_TS_TRANSPORT === "h2" ? "h2" : "node-http2";
+
 /** Starts a server on 127.0.0.1:0 after `setup` added its services. */
 export async function startServer(setup: (server: Server) => void, options?: ServerOptions, creds?: ServerCredentials): Promise<TestServer> {
-  const server = new Server(options);
+  const server = new Server({ transport: testTransport, ...options });
   setup(server);
   const address = await server.listen("127.0.0.1:0", creds);
   if (!("port" in address)) throw new Error("expected a TCP address");
@@ -70,7 +76,7 @@ export const echoService: ServiceImpl<typeof Echo> = {
 /** A server with the Echo service and a client for it; close() ends both. */
 export async function startEcho(options?: { server?: ServerOptions; channel?: ChannelOptions; serverCreds?: ServerCredentials; channelCreds?: ChannelCredentials }): Promise<TestServer & { channel: Channel; client: Client<typeof Echo> }> {
   const ts = await startServer((s) => s.add(Echo, echoService), options?.server, options?.serverCreds);
-  const channel = createChannel(ts.target, options?.channelCreds ?? credentials.insecure(), options?.channel);
+  const channel = createChannel(ts.target, options?.channelCreds ?? credentials.insecure(), { transport: testTransport, ...options?.channel });
   return {
     ...ts,
     channel,

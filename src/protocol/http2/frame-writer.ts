@@ -1,0 +1,200 @@
+/**
+ * HTTP/2 frame encoding into one growing output batch: every frame a connection
+ * produces while handling one read (or one turn of the event loop) is appended here
+ * and handed to the socket by a single `take()`. Frame headers and small payloads are
+ * copied into a shared slab; large DATA payloads are passed by reference, not copied.
+ * Pure: no node: imports. Callers respect the peer's limits; this only encodes.
+ */
+import { FrameFlag, FrameType, frameHeaderLength } from "./constants.js";
+import type { Priority, Setting } from "./frame.js";
+
+/** DATA payloads at least this long are queued by reference instead of copied. */
+const copyLimit = 2048;
+const slabSize = 64 * 1024;
+
+export class FrameWriter {
+  private slab = new Uint8Array(slabSize);
+  /** Start of the slab bytes not yet queued in `chunks`. */
+  private start = 0;
+  private pos = 0;
+  private chunks: Uint8Array[] = [];
+  private queued = 0;
+
+  /** Bytes written since the last `take()`. */
+  get pendingBytes(): number {
+    return this.queued + this.pos - this.start;
+  }
+
+  /**
+   * The encoded frames since the last call, in order, as one or more chunks (empty
+   * when nothing was written). The caller owns them; the writer never touches them again.
+   */
+  take(): Uint8Array[] {
+    this.cutSlab();
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.queued = 0;
+    return chunks;
+  }
+
+  /** One DATA frame; `data.length` (plus padding) must fit the peer's max frame size and windows. */
+  data(streamId: number, data: Uint8Array, endStream: boolean, padLength = 0): void {
+    const flags = (endStream ? FrameFlag.END_STREAM : 0) | (padLength > 0 ? FrameFlag.PADDED : 0);
+    const length = data.length + (padLength > 0 ? padLength + 1 : 0);
+    if (data.length < copyLimit || padLength > 0) {
+      let at = this.frame(length, FrameType.DATA, flags, streamId);
+      const out = this.slab;
+      if (padLength > 0) out[at++] = padLength;
+      out.set(data, at);
+      if (padLength > 0) out.fill(0, at + data.length, at + data.length + padLength);
+      return;
+    }
+    const at = this.reserve(frameHeaderLength);
+    writeHeaderAt(this.slab, at, length, FrameType.DATA, flags, streamId);
+    this.cutSlab();
+    this.chunks.push(data);
+    this.queued += data.length;
+  }
+
+  /**
+   * A header block as HEADERS plus as many CONTINUATION frames as `maxFrameSize`
+   * requires (RFC 9113 §6.10); END_HEADERS goes on the last of them.
+   */
+  headers(streamId: number, block: Uint8Array, endStream: boolean, maxFrameSize: number, priority?: Priority): void {
+    const priorityBytes = priority === undefined ? 0 : 5;
+    const firstLength = Math.min(block.length, maxFrameSize - priorityBytes);
+    const last = firstLength === block.length;
+    const flags = (endStream ? FrameFlag.END_STREAM : 0) | (last ? FrameFlag.END_HEADERS : 0) | (priority === undefined ? 0 : FrameFlag.PRIORITY);
+    let at = this.frame(priorityBytes + firstLength, FrameType.HEADERS, flags, streamId);
+    if (priority !== undefined) {
+      writePriority(this.slab, at, priority);
+      at += 5;
+    }
+    this.slab.set(block.subarray(0, firstLength), at);
+    for (let offset = firstLength; offset < block.length; offset += maxFrameSize) {
+      const end = Math.min(block.length, offset + maxFrameSize);
+      this.continuation(streamId, block.subarray(offset, end), end === block.length);
+    }
+  }
+
+  continuation(streamId: number, fragment: Uint8Array, endHeaders: boolean): void {
+    const at = this.frame(fragment.length, FrameType.CONTINUATION, endHeaders ? FrameFlag.END_HEADERS : 0, streamId);
+    this.slab.set(fragment, at);
+  }
+
+  priority(streamId: number, priority: Priority): void {
+    const at = this.frame(5, FrameType.PRIORITY, 0, streamId);
+    writePriority(this.slab, at, priority);
+  }
+
+  rstStream(streamId: number, errorCode: number): void {
+    const at = this.frame(4, FrameType.RST_STREAM, 0, streamId);
+    writeUint32(this.slab, at, errorCode);
+  }
+
+  settings(settings: readonly Setting[]): void {
+    let at = this.frame(6 * settings.length, FrameType.SETTINGS, 0, 0);
+    const out = this.slab;
+    for (const { id, value } of settings) {
+      out[at] = id >>> 8;
+      out[at + 1] = id & 0xff;
+      writeUint32(out, at + 2, value);
+      at += 6;
+    }
+  }
+
+  settingsAck(): void {
+    this.frame(0, FrameType.SETTINGS, FrameFlag.ACK, 0);
+  }
+
+  pushPromise(streamId: number, promisedStreamId: number, block: Uint8Array): void {
+    const at = this.frame(4 + block.length, FrameType.PUSH_PROMISE, FrameFlag.END_HEADERS, streamId);
+    writeUint32(this.slab, at, promisedStreamId & 0x7fffffff);
+    this.slab.set(block, at + 4);
+  }
+
+  /** `opaqueData` is exactly 8 bytes. */
+  ping(opaqueData: Uint8Array, ack: boolean): void {
+    const at = this.frame(8, FrameType.PING, ack ? FrameFlag.ACK : 0, 0);
+    this.slab.set(opaqueData.subarray(0, 8), at);
+  }
+
+  goaway(lastStreamId: number, errorCode: number, debugData: Uint8Array = emptyBytes): void {
+    const at = this.frame(8 + debugData.length, FrameType.GOAWAY, 0, 0);
+    writeUint32(this.slab, at, lastStreamId & 0x7fffffff);
+    writeUint32(this.slab, at + 4, errorCode);
+    this.slab.set(debugData, at + 8);
+  }
+
+  windowUpdate(streamId: number, increment: number): void {
+    const at = this.frame(4, FrameType.WINDOW_UPDATE, 0, streamId);
+    writeUint32(this.slab, at, increment & 0x7fffffff);
+  }
+
+  /** Any frame, as given: for extension frames and for tests that must send broken ones. */
+  raw(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    const at = this.frame(payload.length, type, flags, streamId);
+    this.slab.set(payload, at);
+  }
+
+  /** Raw bytes with no framing (the client connection preface). */
+  bytes(data: Uint8Array): void {
+    const at = this.reserve(data.length);
+    this.slab.set(data, at);
+  }
+
+  /**
+   * Room for `n` bytes at the end of `slab`; returns where they start. It may replace
+   * `slab`, so read `this.slab` only after calling it.
+   */
+  private reserve(n: number): number {
+    if (this.pos + n > this.slab.length) {
+      this.cutSlab();
+      this.slab = new Uint8Array(Math.max(slabSize, n));
+      this.start = 0;
+      this.pos = 0;
+    }
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** Reserves a frame header plus `length` payload bytes; returns where the payload begins. */
+  private frame(length: number, type: number, flags: number, streamId: number): number {
+    const at = this.reserve(frameHeaderLength + length);
+    return writeHeaderAt(this.slab, at, length, type, flags, streamId);
+  }
+
+  /** Moves the slab bytes written so far into `chunks`, as a view. */
+  private cutSlab(): void {
+    if (this.pos > this.start) {
+      this.chunks.push(this.slab.subarray(this.start, this.pos));
+      this.queued += this.pos - this.start;
+      this.start = this.pos;
+    }
+  }
+}
+
+function writeHeaderAt(out: Uint8Array, at: number, length: number, type: number, flags: number, streamId: number): number {
+  out[at] = length >>> 16;
+  out[at + 1] = (length >>> 8) & 0xff;
+  out[at + 2] = length & 0xff;
+  out[at + 3] = type;
+  out[at + 4] = flags;
+  writeUint32(out, at + 5, streamId & 0x7fffffff);
+  return at + frameHeaderLength;
+}
+
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = (value >>> 24) & 0xff;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+function writePriority(out: Uint8Array, at: number, priority: Priority): void {
+  writeUint32(out, at, (priority.dependency & 0x7fffffff) + (priority.exclusive ? 0x80000000 : 0));
+  out[at + 4] = priority.weight - 1;
+}
+
+const emptyBytes = new Uint8Array(0);

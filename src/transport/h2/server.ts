@@ -1,0 +1,292 @@
+/**
+ * The server side of our own HTTP/2 transport: a node:net or node:tls listener whose
+ * connections (cleartext with prior knowledge, or TLS with ALPN h2) are served by
+ * H2Connection, each request stream handed to `onStream` as a ServerTransportStream.
+ * It checks requests against RFC 9113 §8 before the gRPC layer sees them, refuses
+ * streams past MAX_CONCURRENT_STREAMS, and shuts down with a two-phase GOAWAY.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { randomBytes } from "node:crypto";
+import { Http2ErrorCode } from "../../protocol/http2/constants.js";
+import { checkRequestHeaders, checkTrailers, parseContentLength } from "../../protocol/http2/header-rules.js";
+import type { DecodedHeaders, HpackDecodeResult } from "../../protocol/http2/hpack-decoder.js";
+import type { Headers, PeerInfo, ServerStreamSink, ServerTransportStream, TransportServer } from "../types.js";
+import { H2Connection, maxWindowSize } from "./connection.js";
+import { resolveH2Limits, type H2Limits, type H2Options } from "./options.js";
+import { peerInfoOf } from "./peer.js";
+import { H2Stream } from "./stream.js";
+
+export interface H2ServerOptions extends H2Options {
+  /** TLS key material; absent for cleartext h2c with prior knowledge. */
+  tls?: {
+    key: string | Buffer;
+    cert: string | Buffer;
+    /** CA certificates that client certificates must chain to (mutual TLS). */
+    ca?: string | Buffer | (string | Buffer)[];
+    /** Ask for a client certificate and refuse connections without a valid one. */
+    requireClientCert?: boolean;
+  };
+}
+
+export type ListenTarget = { host: string; port: number } | { path: string };
+
+class H2ServerStream extends H2Stream implements ServerTransportStream {
+  private sink: ServerStreamSink | undefined;
+  /** The response ended (or was given up): later calls do nothing. */
+  private finished = false;
+  private headersSent = false;
+
+  constructor(conn: H2ServerConnection, id: number, readonly headers: Headers, endStream: boolean) {
+    super(conn, id, endStream ? "half-closed-remote" : "open");
+  }
+
+  get peer(): PeerInfo {
+    return (this.conn as H2ServerConnection).peer;
+  }
+
+  attach(sink: ServerStreamSink): void {
+    this.sink = sink;
+  }
+
+  sendHeaders(headers: Headers): void {
+    if (this.finished || this.aborted || this.headersSent) return;
+    this.headersSent = true;
+    this.sendHeaderBlock(headers, false);
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.finished || this.aborted) return true;
+    return this.writeData(data);
+  }
+
+  sendTrailers(trailers: Headers): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.endData(trailers);
+  }
+
+  respondTrailersOnly(headers: Headers): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.aborted || this.headersSent) return;
+    this.headersSent = true;
+    this.sendHeaderBlock(headers, true);
+  }
+
+  reset(code: number): void {
+    this.finished = true;
+    if (!this.aborted) this.conn.resetStream(this, code, `stream reset by the server with code ${code}`);
+  }
+
+  /** A second header block from the client: trailers, which must end the stream (RFC 9113 §8.1). */
+  onHeaderBlock(headers: DecodedHeaders, endStream: boolean): void {
+    if (!endStream) {
+      this.conn.streamError(this.id, Http2ErrorCode.PROTOCOL_ERROR, "request trailers without END_STREAM");
+      return;
+    }
+    const bad = checkTrailers(headers);
+    if (bad !== undefined) {
+      this.conn.streamError(this.id, Http2ErrorCode.PROTOCOL_ERROR, bad);
+      return;
+    }
+    if (this.expectedLength !== undefined && this.expectedLength !== this.receivedLength) {
+      this.conn.streamError(this.id, Http2ErrorCode.PROTOCOL_ERROR, `request ended after ${this.receivedLength} bytes but content-length is ${this.expectedLength}`);
+      return;
+    }
+    this.receiveEnd(headers);
+  }
+
+  /** The request ended with its HEADERS frame: tell the reader once it is attached. */
+  endedWithHeaders(): void {
+    this.finishIncoming(undefined);
+  }
+
+  protected override onLocalEnded(): void {
+    // The response is complete while the client still sends: ask it to stop, without
+    // error (RFC 9113 §8.1, gRPC PROTOCOL-HTTP2).
+    this.conn.resetStream(this, Http2ErrorCode.NO_ERROR, "response complete");
+  }
+
+  protected deliverData(chunk: Uint8Array): void {
+    this.sink?.onData(chunk);
+  }
+
+  protected deliverEnd(): void {
+    this.sink?.onEnd();
+  }
+
+  protected deliverDrain(): void {
+    this.sink?.onDrain();
+  }
+
+  protected onClosed(): void {}
+
+  protected onAborted(_code: number, _byPeer: boolean, reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.sink?.onAbort(reason);
+  }
+}
+
+class H2ServerConnection extends H2Connection {
+  private peerInfo: PeerInfo | undefined;
+  private goawayTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    socket: net.Socket,
+    limits: H2Limits,
+    private readonly onStream: (stream: ServerTransportStream) => void,
+    private readonly onGone: (conn: H2ServerConnection) => void,
+  ) {
+    super(socket, true, limits);
+    this.start();
+  }
+
+  get peer(): PeerInfo {
+    return (this.peerInfo ??= peerInfoOf(this.socket));
+  }
+
+  protected onPeerStream(streamId: number, result: Extract<HpackDecodeResult, { ok: true }>, endStream: boolean): void {
+    if (this.streams.size >= this.limits.maxConcurrentStreams) {
+      // RFC 9113 §5.1.2; refused streams count as resets, so refusing is no free loop either.
+      if (!this.takeReset()) return;
+      this.streamError(streamId, Http2ErrorCode.REFUSED_STREAM, `more than ${this.limits.maxConcurrentStreams} concurrent streams`);
+      return;
+    }
+    if (result.listTooLarge) {
+      // RFC 9113 §10.5.1: answer 431 (with a gRPC status, which gRPC clients read first).
+      this.writeHeaders(streamId, {
+        ":status": "431",
+        "content-type": "application/grpc",
+        "grpc-status": "8",
+        "grpc-message": `request header list is larger than ${this.limits.maxHeaderListSize} bytes`,
+      }, true);
+      this.streamError(streamId, Http2ErrorCode.NO_ERROR, "request header list too large");
+      return;
+    }
+    const headers = result.headers;
+    const bad = result.malformed ?? checkRequestHeaders(headers);
+    if (bad !== undefined) {
+      this.streamError(streamId, Http2ErrorCode.PROTOCOL_ERROR, bad);
+      return;
+    }
+    const contentLength = parseContentLength(headers);
+    if (contentLength !== undefined && (Number.isNaN(contentLength) || (endStream && contentLength !== 0))) {
+      this.streamError(streamId, Http2ErrorCode.PROTOCOL_ERROR, "content-length does not match the request body");
+      return;
+    }
+    const stream = new H2ServerStream(this, streamId, headers, endStream);
+    stream.expectedLength = contentLength;
+    this.streams.set(streamId, stream);
+    this.onStream(stream);
+    if (endStream) stream.endedWithHeaders();
+  }
+
+  protected onPeerGoaway(): void {
+    // The client opens no more streams; those open finish, then maybeFinish closes.
+  }
+
+  /** Graceful close: GOAWAY(2^31-1) and a PING, then GOAWAY(last stream) once it returns (RFC 9113 §6.8). */
+  close(): void {
+    if (this.closing || this.dead) return;
+    this.closing = true;
+    this.goawaySentLastStreamId = maxWindowSize;
+    this.writer.goaway(maxWindowSize, Http2ErrorCode.NO_ERROR);
+    const secondPhase = () => {
+      if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
+      this.goawayTimer = undefined;
+      if (this.dead) return;
+      this.goawaySentLastStreamId = this.lastPeerStreamId;
+      this.writer.goaway(this.lastPeerStreamId, Http2ErrorCode.NO_ERROR);
+      this.scheduleFlush();
+      this.maybeFinish();
+    };
+    this.ping(randomBytes(8), secondPhase);
+    this.goawayTimer = setTimeout(secondPhase, this.limits.goawayPingTimeoutMs);
+    this.goawayTimer.unref();
+  }
+
+  protected override onShutdown(): void {
+    if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
+    this.goawayTimer = undefined;
+  }
+
+  protected onSocketClosed(): void {
+    if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
+    this.goawayTimer = undefined;
+    this.onGone(this);
+  }
+}
+
+/**
+ * Listens on `target` and serves HTTP/2 with our own implementation; resolves once
+ * bound. `onStream` is called synchronously for each valid request stream and must
+ * attach a sink (or answer) before returning.
+ */
+export function listenH2(target: ListenTarget, options: H2ServerOptions, onStream: (stream: ServerTransportStream) => void): Promise<TransportServer> {
+  const limits = resolveH2Limits(options);
+  const connections = new Set<H2ServerConnection>();
+  let closing = false;
+  const onGone = (conn: H2ServerConnection) => connections.delete(conn);
+  const serve = (socket: net.Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    connections.add(new H2ServerConnection(socket, limits, onStream, onGone));
+  };
+
+  let server: net.Server;
+  if (options.tls === undefined) {
+    server = net.createServer({ noDelay: true }, serve);
+  } else {
+    const t = options.tls;
+    server = tls.createServer({
+      key: t.key,
+      cert: t.cert,
+      ca: t.ca,
+      requestCert: t.requireClientCert === true,
+      rejectUnauthorized: t.requireClientCert === true,
+      ALPNProtocols: ["h2"],
+      minVersion: "TLSv1.2",
+    }, (socket: tls.TLSSocket) => {
+      // Clients that negotiate nothing speak h2 by prior knowledge; anything else is refused.
+      if (socket.alpnProtocol !== "h2" && socket.alpnProtocol !== false) {
+        socket.destroy();
+        return;
+      }
+      serve(socket);
+    });
+    server.on("tlsClientError", () => undefined);
+  }
+  const closedPromise = new Promise<void>((resolve) => server.once("close", () => resolve()));
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const onListening = () => {
+      server.off("error", reject);
+      server.on("error", () => undefined);
+      const addr = server.address();
+      const address = typeof addr === "string" || addr === null
+        ? { path: "path" in target ? target.path : String(addr) }
+        : { host: addr.address, port: addr.port };
+      resolve({
+        address,
+        close() {
+          closing = true;
+          if (server.listening) server.close();
+          for (const conn of connections) conn.close();
+        },
+        destroy() {
+          closing = true;
+          if (server.listening) server.close();
+          for (const conn of [...connections]) conn.destroy();
+        },
+        closed: () => closedPromise,
+      });
+    };
+    if ("path" in target) server.listen(target.path, onListening);
+    else server.listen(target.port, target.host, onListening);
+  });
+}
