@@ -15,6 +15,7 @@ import type { BackoffOptions } from "./backoff.js";
 import { getLbPolicyFactory, queuePicker, type LbPolicy, type Picker } from "./balancer/index.js";
 import { lookupMethodConfig, parseServiceConfig, ServiceConfigError, type MethodConfig, type ServiceConfig } from "./config/service-config.js";
 import type { ConnectivityState } from "./connectivity.js";
+import type { HealthCheckOptions } from "./health-check.js";
 import { credentials as channelCredentials, type ChannelCredentials } from "./credentials.js";
 import type { ClientInterceptor } from "./interceptor.js";
 import { RetryThrottle } from "./retry/throttle.js";
@@ -57,6 +58,8 @@ export interface ChannelOptions {
   keepaliveTimeoutMs?: number;
   /** Send keepalive PINGs even with no call open. Default false. */
   keepalivePermitWithoutCalls?: boolean;
+  /** Client-side health checking when the service config has healthCheckConfig. Set false to turn it off. Default true. */
+  healthChecks?: boolean;
   /** Retries and hedging by the service config's policies. Set false to turn them off for every call. Default true. */
   retries?: boolean;
   /** TEST ONLY: lowers A8's 10 s floor on keepaliveTimeMs so tests can run fast. Never set it in production. */
@@ -179,6 +182,8 @@ export class Channel {
 
   private exitIdle(): void {
     if (this.state !== "IDLE") return;
+    // Connected by getConnectivityState(true) and never used: idle again after the timeout too.
+    if (this.activeCalls === 0) this.startIdleTimer();
     if (this.resolver === undefined) {
       this.setState("CONNECTING", queuePicker);
       const factory = getResolverFactory(this.target.scheme)!;
@@ -211,7 +216,7 @@ export class Channel {
       this.policy?.close();
       this.policyName = name;
       this.policy = getLbPolicyFactory(name)!.create({
-        createSubchannel: (address: Address) => (this.options.subchannelPool ?? globalSubchannelPool).get(address, this.optionsKey, this.connector, this.options.backoff ?? {}),
+        createSubchannel: (address: Address) => (this.options.subchannelPool ?? globalSubchannelPool).get(address, this.optionsKey, this.connector, this.options.backoff ?? {}, this.healthCheckOptions()),
         updateState: (state, picker) => this.setState(state, picker),
         requestReresolution: () => this.resolver?.resolveNow(),
       });
@@ -220,6 +225,13 @@ export class Channel {
       return;
     }
     this.policy.updateAddresses(result.addresses, lbConfig);
+  }
+
+  /** A17: health checking when the service config names a service (and the channel allows it). */
+  private healthCheckOptions(): HealthCheckOptions | undefined {
+    const serviceName = this.serviceConfig?.healthCheckServiceName;
+    if (serviceName === undefined || this.options.healthChecks === false) return undefined;
+    return { serviceName, authority: this.authority, secure: this.secure, userAgent: this.userAgent };
   }
 
   private chooseLbPolicy(config: ServiceConfig | undefined): { name: string; config: Record<string, unknown> } {
@@ -315,6 +327,11 @@ export class Channel {
 
   callEnded(): void {
     if (--this.activeCalls > 0 || this.state === "SHUTDOWN") return;
+    this.startIdleTimer();
+  }
+
+  private startIdleTimer(): void {
+    clearTimeout(this.idleTimer);
     const idleMs = this.options.idleTimeoutMs ?? defaultIdleTimeoutMs;
     this.idleTimer = setTimeout(() => this.enterIdle(), idleMs);
     this.idleTimer.unref?.();

@@ -9,6 +9,7 @@
 import type { ClientTransport } from "../transport/types.js";
 import { ConnectionBackoff, type BackoffOptions } from "./backoff.js";
 import type { ConnectivityState } from "./connectivity.js";
+import { HealthWatcher, type HealthCheckOptions } from "./health-check.js";
 import { addressKey, type Address } from "./resolver/resolver.js";
 
 export interface ConnectHandlers {
@@ -19,6 +20,28 @@ export interface ConnectHandlers {
 
 /** Opens one connection to an address; the transport layer's part of a subchannel. */
 export type Connector = (address: Address, handlers: ConnectHandlers) => ClientTransport;
+
+/**
+ * Runs a connector; one that throws (bad TLS options, say) yields a transport that is
+ * already closed, so the failure takes the usual path: a failed attempt with backoff.
+ */
+function connectSafely(connector: Connector, address: Address, handlers: ConnectHandlers): ClientTransport {
+  try {
+    return connector(address, handlers);
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    setImmediate(() => handlers.onClose(error));
+    return {
+      peer: undefined,
+      usable: false,
+      request() {
+        throw error;
+      },
+      close() {},
+      destroy() {},
+    };
+  }
+}
 
 export type SubchannelListener = (subchannel: Subchannel, state: ConnectivityState, error: Error | undefined) => void;
 
@@ -31,16 +54,21 @@ export class Subchannel {
   private readonly backoff: ConnectionBackoff;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the current connection attempt started: the backoff counts from there. */
+  private attemptStartedAt = 0;
   private readonly listeners = new Set<SubchannelListener>();
   private refs = 0;
   /** Called with the GOAWAY debug data (e.g. "too_many_pings"). */
   onGoaway: ((errorCode: number, debug: string) => void) | undefined;
+  private watcher: HealthWatcher | undefined;
 
   constructor(
     readonly address: Address,
     private readonly connector: Connector,
     backoff: BackoffOptions,
     private readonly onUnused: (subchannel: Subchannel) => void,
+    /** Client-side health checking (A17): READY only while the backend reports SERVING. */
+    private readonly healthCheck?: HealthCheckOptions,
   ) {
     this.key = addressKey(address);
     this.backoff = new ConnectionBackoff(backoff);
@@ -77,32 +105,44 @@ export class Subchannel {
   }
 
   private connect(): void {
+    this.attemptStartedAt = Date.now();
     this.setState("CONNECTING", undefined);
     let settled = false;
-    const transport = this.connector(this.address, {
+    const transport = connectSafely(this.connector, this.address, {
       onConnect: () => {
         if (this.transport !== transport || settled) return;
         settled = true;
         clearTimeout(this.connectTimer);
         this.backoff.reset();
-        this.setState("READY", undefined);
+        if (this.healthCheck === undefined) {
+          this.setState("READY", undefined);
+          return;
+        }
+        // Connected, but offered to the balancer only once the backend says SERVING.
+        this.watcher = new HealthWatcher(transport, this.healthCheck, (verdict, reason) => {
+          if (this.transport !== transport) return;
+          if (verdict === "healthy") this.setState("READY", undefined);
+          else this.setState("TRANSIENT_FAILURE", new Error(`backend unhealthy: ${reason}`));
+        });
       },
       onClose: (error) => {
         if (this.transport !== transport) return;
         this.transport = undefined;
+        this.stopWatching();
         clearTimeout(this.connectTimer);
         if (!settled) {
           settled = true;
           this.fail(error ?? new Error("connection closed before it was established"));
-        } else if (this.state === "READY") {
+        } else {
           this.setState("IDLE", error);
         }
       },
       onGoaway: (errorCode, debug) => {
         this.onGoaway?.(errorCode, debug);
         // No new streams on a connection that got GOAWAY: the next call needs a new one.
-        if (this.transport === transport && this.state === "READY") {
+        if (this.transport === transport && settled) {
           this.transport = undefined;
+          this.stopWatching();
           this.setState("IDLE", undefined);
         }
       },
@@ -118,9 +158,16 @@ export class Subchannel {
     this.connectTimer.unref?.();
   }
 
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
   private fail(error: Error): void {
     this.setState("TRANSIENT_FAILURE", error);
-    const delay = this.backoff.nextDelayMs();
+    // connection-backoff.md: the next attempt is due a backoff after this one started,
+    // so an attempt that used up its connect timeout is followed at once.
+    const delay = Math.max(0, this.backoff.nextDelayMs() - (Date.now() - this.attemptStartedAt));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.state === "TRANSIENT_FAILURE") this.connect();
@@ -142,6 +189,7 @@ export class Subchannel {
     clearTimeout(this.connectTimer);
     const transport = this.transport;
     this.transport = undefined;
+    this.stopWatching();
     this.setState("SHUTDOWN", undefined);
     this.listeners.clear();
     transport?.close();
@@ -153,13 +201,13 @@ export class SubchannelPool {
   private readonly subchannels = new Map<string, Subchannel>();
 
   /** A referenced subchannel for `address` under the connection options named by `optionsKey`. */
-  get(address: Address, optionsKey: string, connector: Connector, backoff: BackoffOptions): Subchannel {
-    const key = `${optionsKey}|${addressKey(address)}`;
+  get(address: Address, optionsKey: string, connector: Connector, backoff: BackoffOptions, healthCheck?: HealthCheckOptions): Subchannel {
+    const key = `${optionsKey}|${healthCheck === undefined ? "" : `health:${healthCheck.serviceName}`}|${addressKey(address)}`;
     const existing = this.subchannels.get(key);
     if (existing !== undefined && existing.state !== "SHUTDOWN") return existing.ref();
     const subchannel = new Subchannel(address, connector, backoff, () => {
       if (this.subchannels.get(key) === subchannel) this.subchannels.delete(key);
-    });
+    }, healthCheck);
     this.subchannels.set(key, subchannel);
     return subchannel.ref();
   }

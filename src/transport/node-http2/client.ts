@@ -5,7 +5,7 @@
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { checkServerIdentity as defaultCheckServerIdentity, type TLSSocket } from "node:tls";
+import { checkServerIdentity as defaultCheckServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { headersFromRawPairs } from "../../protocol/metadata.js";
 import type { ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
 
@@ -107,30 +107,57 @@ export class NodeHttp2ClientTransport implements ClientTransport {
     const { address, tls } = options;
     const authority = "path" in address ? "http://localhost" : `${tls ? "https" : "http"}://${formatHost(address.host)}:${address.port}`;
     const connectOptions: http2.SecureClientSessionOptions = { maxSessionMemory: 64 };
+    // We open the socket ourselves, so its own 'close' is seen: node:http2 can destroy a
+    // session whose TLS peer rejected it after the handshake without emitting 'close'.
+    let socket: net.Socket;
     if ("path" in address) {
-      connectOptions.createConnection = () => net.connect(address.path);
+      socket = net.connect(address.path);
     } else if (tls === undefined) {
       // Small gRPC frames must not wait for Nagle.
-      connectOptions.createConnection = () => net.connect({ host: address.host, port: address.port, noDelay: true });
+      socket = net.connect({ host: address.host, port: address.port, noDelay: true });
     } else {
-      connectOptions.ca = tls.ca;
-      connectOptions.cert = tls.cert;
-      connectOptions.key = tls.key;
-      connectOptions.servername = tls.serverName ?? (net.isIP(address.host) ? undefined : address.host);
-      connectOptions.rejectUnauthorized = tls.rejectUnauthorized ?? true;
-      connectOptions.ALPNProtocols = ["h2"];
-      if (tls.serverName !== undefined) {
-        const name = tls.serverName;
-        connectOptions.checkServerIdentity = (_host, cert) => defaultCheckServerIdentity(name, cert);
-      }
+      const serverName = tls.serverName;
+      socket = tlsConnect({
+        host: address.host,
+        port: address.port,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        servername: serverName ?? (net.isIP(address.host) ? undefined : address.host),
+        rejectUnauthorized: tls.rejectUnauthorized ?? true,
+        ALPNProtocols: ["h2"],
+        minVersion: "TLSv1.2",
+        // (node asserts when the key is present but undefined)
+        ...(serverName !== undefined && { checkServerIdentity: (_host: string, cert: PeerCertificate) => defaultCheckServerIdentity(serverName, cert) }),
+      });
+      socket.setNoDelay(true);
     }
+    connectOptions.createConnection = () => socket;
     const session = http2.connect(authority, connectOptions);
     this.session = session;
     let closeError: Error | undefined;
+    let closed = false;
+    const onClosed = () => {
+      if (closed) return;
+      closed = true;
+      this.goaway = true;
+      clearTimeout(this.keepaliveTimer);
+      options.onClose?.(closeError);
+    };
     session.on("error", (err: Error) => {
       closeError = err;
     });
-    session.once("connect", () => {
+    socket.on("error", (err: Error) => {
+      // E.g. a TLS alert after the handshake (a client certificate refused): node:http2
+      // then leaves socket and session half-open without a 'close'; end them here.
+      closeError ??= err;
+      socket.destroy();
+      if (!session.destroyed) session.destroy();
+      setImmediate(onClosed);
+    });
+    // Established once the server's SETTINGS arrive, not at TCP (or TLS) connect: a
+    // socket that accepts and closes at once must count as a failed attempt (with backoff).
+    session.once("remoteSettings", () => {
       this.scheduleKeepalive();
       options.onConnect?.();
     });
@@ -138,10 +165,11 @@ export class NodeHttp2ClientTransport implements ClientTransport {
       this.goaway = true;
       options.onGoaway?.(errorCode, opaqueData === undefined ? "" : opaqueData.toString("latin1"));
     });
-    session.once("close", () => {
-      this.goaway = true;
-      clearTimeout(this.keepaliveTimer);
-      options.onClose?.(closeError);
+    session.once("close", onClosed);
+    socket.once("close", () => {
+      if (!session.destroyed) session.destroy();
+      // node:http2 emits the session's 'close' after its streams closed; if it never does, the socket's close stands in.
+      setImmediate(onClosed);
     });
   }
 
