@@ -6,3 +6,5 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 buf generate --template buf.gen.yaml
 (cd examples/route-guide && buf generate --template buf.gen.yaml)
 (cd test/proto && buf generate --template buf.gen.yaml)
+(cd bench/proto && buf generate --template buf.gen.yaml)
+(cd interop && buf generate --template buf.gen.yaml)

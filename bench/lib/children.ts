@@ -1,0 +1,159 @@
+/**
+ * Child processes of a bench run: each pinned to one core with taskset, started by
+ * file, talked to over IPC, stopped by PID (SIGTERM, then SIGKILL). Every child is
+ * tracked, so an interrupted run leaves none behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const live = new Set<ChildProcess>();
+
+/** Kills every child still running (on exit, Ctrl-C, or a failed run). */
+export function killAllChildren(): void {
+  for (const child of live) child.kill("SIGKILL");
+  live.clear();
+}
+
+/** Keeps the last `limit` characters a child wrote, to show when it fails. */
+function tail(limit: number): { push(chunk: Buffer): void; text(): string } {
+  let text = "";
+  return {
+    push(chunk) {
+      text = (text + chunk.toString("utf8")).slice(-limit);
+    },
+    text: () => text,
+  };
+}
+
+/** A running child with an IPC channel. */
+export class PinnedChild {
+  readonly pid: number;
+  readonly exited: Promise<number | null>;
+  private readonly inbox: unknown[] = [];
+  private waiter: (() => void) | undefined;
+  private readonly output = tail(4000);
+  private exitCode: number | null | undefined;
+
+  constructor(readonly label: string, private readonly child: ChildProcess) {
+    if (child.pid === undefined) throw new Error(`${label}: failed to start`);
+    this.pid = child.pid;
+    live.add(child);
+    child.stdout?.on("data", (chunk: Buffer) => this.output.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.output.push(chunk));
+    child.on("error", (error) => this.output.push(Buffer.from(`\n[${label}] ${error.message}\n`)));
+    child.on("message", (message: unknown) => {
+      this.inbox.push(message);
+      this.waiter?.();
+    });
+    this.exited = new Promise((resolve) => {
+      child.on("exit", (code, signal) => {
+        live.delete(child);
+        this.exitCode = code ?? (signal === null ? null : -1);
+        this.waiter?.();
+        resolve(code);
+      });
+    });
+  }
+
+  /** What the child printed last (stdout and stderr). */
+  get recentOutput(): string {
+    return this.output.text();
+  }
+
+  /** Throws when the child is gone (its exit is what the caller should report). */
+  send(message: unknown): void {
+    if (!this.child.connected) throw new Error(`${this.label} exited (code ${this.exitCode ?? "?"})\n${this.recentOutput}`);
+    this.child.send(message as Parameters<ChildProcess["send"]>[0]);
+  }
+
+  /**
+   * The next message satisfying `accept` (earlier ones that do not are dropped).
+   * Rejects if none comes within `timeoutMs` or the child exits first.
+   */
+  async next<T>(accept: (message: unknown) => message is T, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.inbox.length > 0) {
+        const message = this.inbox.shift();
+        if (accept(message)) return message;
+      }
+      if (this.exitCode !== undefined) {
+        throw new Error(`${this.label} exited (code ${this.exitCode}) while the bench waited for ${what}\n${this.recentOutput}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.label}: no ${what} within ${timeoutMs} ms\n${this.recentOutput}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          this.waiter = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (this.exitCode !== undefined) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface StartOptions {
+  /** CPU core to pin the process to (taskset -c). */
+  core: number;
+  /** A .ts file under the repository, started with tsx. */
+  file: string;
+  args?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  label: string;
+}
+
+/** Starts `node --expose-gc --import tsx <file> <args>` pinned to a core, with an IPC channel. */
+export function startPinned(options: StartOptions): PinnedChild {
+  const child = spawn(
+    "taskset",
+    ["-c", String(options.core), process.execPath, "--expose-gc", "--import", "tsx", options.file, ...(options.args ?? [])],
+    { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] },
+  );
+  return new PinnedChild(options.label, child);
+}
+
+export interface ToolResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command pinned to a core and collects its output; killed after `timeoutMs`. */
+export function runPinnedTool(core: number, command: string, args: readonly string[], timeoutMs: number): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("taskset", ["-c", String(core), command, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(error);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      live.delete(child);
+      if (timedOut) reject(new Error(`${command} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
+      else resolve({ code, stdout, stderr });
+    });
+  });
+}
