@@ -17,6 +17,14 @@ export type {
 export type { ServerInterceptor, ServerNext, ServerRequest, ServerResponse } from "./server/interceptor.js";
 
 export { Channel, createChannel, type ChannelOptions } from "./client/channel.js";
+export type { ConnectivityState } from "./client/connectivity.js";
+export { SubchannelPool } from "./client/subchannel.js";
+export {
+  registerResolver, createManualResolver,
+  type Address, type ManualResolver, type Resolver, type ResolverFactory, type ResolverListener, type ResolverResult, type TargetUri,
+} from "./client/resolver/index.js";
+export { registerLbPolicy, type LbHelper, type LbPolicy, type LbPolicyFactory, type LbPolicyName, type Picker, type PickResult } from "./client/balancer/index.js";
+export { parseServiceConfig, ServiceConfigError, type ServiceConfig, type MethodConfig, type RetryPolicy, type HedgingPolicy } from "./client/config/service-config.js";
 export { credentials, type ChannelCredentials, type CallCredentials, type CallCredentialsContext } from "./client/credentials.js";
 export {
   createClient, createMethodCaller, type Client, type ClientMethod, type UnaryMethod,

@@ -1,8 +1,11 @@
 /**
  * The Route Guide client (`npm run route-guide:client`): a tour of the four call
  * types, every call with a deadline, then the error and deadline paths on purpose.
- * Target: --target=… wins over TARGET, else 127.0.0.1:50051. Exits 0 when the tour
- * went as designed.
+ * Target: --target=… (any target a channel accepts: host:port, dns:///host:port,
+ * ipv4:a:p,b:p, unix:path…) wins over TARGET, else 127.0.0.1:50051. --lb=pick_first|
+ * round_robin picks the load-balancing policy; --repeat=N then makes N GetFeature calls
+ * and prints `calls to <address>: <n>` per server (from its x-served-by header).
+ * Exits 0 when the tour went as designed.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
@@ -16,7 +19,13 @@ function flag(name: string): string | undefined {
 }
 
 const target = flag("target") ?? process.env.TARGET ?? "127.0.0.1:50051";
-const channel = createChannel(target);
+const lb = flag("lb");
+const repeat = Number(flag("repeat") ?? "0");
+if ((lb !== undefined && lb !== "pick_first" && lb !== "round_robin") || !Number.isInteger(repeat) || repeat < 0) {
+  console.error("usage: client.ts [--target=<target>] [--lb=pick_first|round_robin] [--repeat=<calls>]");
+  process.exit(2);
+}
+const channel = createChannel(target, undefined, { loadBalancingPolicy: lb });
 const client = createClient(RouteGuide, channel);
 const deadlineMs = 5_000;
 const e7 = (deg: number) => Math.round(deg * 1e7);
@@ -131,6 +140,21 @@ await step("Deadline path: a slow route with a 300 ms deadline", async () => {
     check(err.code === Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED");
   }
 });
+
+if (repeat > 0) {
+  await step(`GetFeature × ${repeat}: who answers (${lb ?? "pick_first"})`, async () => {
+    const calls = new Map<string, number>();
+    for (let i = 0; i < repeat; i++) {
+      let servedBy = "(no x-served-by header)";
+      await client.getFeature({ latitude: e7(48.8584), longitude: e7(2.2945) }, {
+        timeoutMs: deadlineMs,
+        onHeader: (header) => (servedBy = header.getString("x-served-by") ?? servedBy),
+      });
+      calls.set(servedBy, (calls.get(servedBy) ?? 0) + 1);
+    }
+    for (const [address, n] of [...calls].sort()) console.log(`calls to ${address}: ${n}`);
+  });
+}
 
 channel.close();
 console.log(failures === 0 ? "\ntour complete" : `\ntour finished with ${failures} unexpected results`);

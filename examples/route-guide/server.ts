@@ -2,7 +2,7 @@
  * The Route Guide server (`npm start`): all interfaces, port 50051 unless PORT says
  * otherwise (PORT=0 picks a free one). SIGTERM and SIGINT shut it down gracefully.
  */
-import { Server, ServingStatus, addHealthService, addReflectionService } from "../../src/index.js";
+import { Server, ServingStatus, addHealthService, addReflectionService, type ServerInterceptor } from "../../src/index.js";
 import { RouteGuide } from "./gen/route_guide_pb.js";
 import { loadFeatures } from "./features.js";
 import { createRouteGuideService } from "./service.js";
@@ -13,14 +13,22 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const server = new Server();
+// Every response says which server answered (x-served-by: its listening address), so a
+// client balancing over several servers can count them.
+let listeningOn = "";
+const servedBy: ServerInterceptor = (next) => (req) => {
+  req.ctx.responseHeader.set("x-served-by", listeningOn);
+  return next(req);
+};
+const server = new Server({ interceptors: [servedBy] });
 server.add(RouteGuide, createRouteGuideService(loadFeatures()));
 // Health (for probes and load balancers) and reflection (for grpcurl and the like), on by default.
 const health = addHealthService(server);
 health.setStatus(RouteGuide.typeName, ServingStatus.SERVING);
 addReflectionService(server);
 const address = await server.listen(`0.0.0.0:${port}`);
-console.log(`listening on ${"host" in address ? `${address.host}:${address.port}` : address.path}`);
+listeningOn = "host" in address ? `${address.host}:${address.port}` : address.path;
+console.log(`listening on ${listeningOn}`);
 
 let stopping = false;
 const stop = (signal: string) => {

@@ -246,8 +246,11 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
 
   private cancelWith(error: GrpcError): void {
     if (this.done) return;
-    this.stream?.reset(Http2ErrorCode.CANCEL);
+    const stream = this.stream;
     this.report(error, new Metadata());
+    // After reporting: a transport that closes the stream synchronously (the h2 one) would
+    // otherwise report "cancelled by the server" in place of this error.
+    stream?.reset(Http2ErrorCode.CANCEL);
   }
 
   // ---- transport sink ----

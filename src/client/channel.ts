@@ -378,10 +378,10 @@ export class Channel {
         handlers.onGoaway(code, debug);
       };
       const common = { address, tls, onConnect: handlers.onConnect, onClose: handlers.onClose, onGoaway };
-      if (useH2) return new H2ClientTransport(common);
       const keepalive = Number.isFinite(this.keepaliveTimeMs)
         ? { timeMs: this.keepaliveTimeMs, timeoutMs: this.options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs, permitWithoutCalls: this.options.keepalivePermitWithoutCalls === true }
         : undefined;
+      if (useH2) return new H2ClientTransport({ ...common, keepalive });
       return new NodeHttp2ClientTransport({ ...common, keepalive });
     };
   }

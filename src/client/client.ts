@@ -330,7 +330,8 @@ class StreamListener implements CallListener {
   onStatus(error: GrpcError | undefined, trailers: Metadata): void {
     this.trailer.merge(trailers);
     this.options.onTrailer?.(trailers);
-    if (error !== undefined) this.responses.fail(error);
+    // Messages received before an error status are still delivered, then the error.
+    if (error !== undefined) this.responses.failAfterBuffered(error);
     else this.responses.end();
     this.settleHeader(error ?? new Metadata());
   }

@@ -95,7 +95,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   }
 
   get requestMetadata(): Metadata {
-    return (this.requestMd ??= metadataFromHeaders(this.stream.headers));
+    return (this.requestMd ??= metadataFromHeaders(this.stream.metadataHeaders));
   }
 
   get responseHeader(): Metadata {
@@ -360,8 +360,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private finishUnary(frame: Uint8Array): void {
     if (this.done) return;
     this.sendHeader();
-    this.stream.write(frame);
-    this.finish(Code.OK, "", undefined);
+    this.finish(Code.OK, "", undefined, frame);
   }
 
   private async sendStream(responses: AsyncIterable<ResponseInit<DescMessage>>): Promise<void> {
@@ -395,14 +394,15 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     this.finish(err.code, err.rawMessage, err.details.length > 0 ? encodeStatusDetails(err.code, err.rawMessage, err.details) : undefined);
   }
 
-  private finish(code: Code, message: string, details: Uint8Array | undefined): void {
+  /** Sends the status (after `lastFrame`, the unary response, in the same flush). */
+  private finish(code: Code, message: string, details: Uint8Array | undefined, lastFrame?: Uint8Array): void {
     if (this.done) return;
     const trailers: Headers = { "grpc-status": String(code) };
     if (message !== "") trailers["grpc-message"] = encodeGrpcMessage(message);
     if (details !== undefined) trailers["grpc-status-details-bin"] = encodeBase64(details, false);
     if (this.trailerMd !== undefined) metadataToHeaders(this.trailerMd, trailers);
     if (this.headersSent) {
-      this.stream.sendTrailers(trailers);
+      this.stream.sendTrailers(trailers, lastFrame);
     } else {
       // Trailers-only: status (and any response header metadata) in the one HEADERS frame.
       trailers[":status"] = "200";

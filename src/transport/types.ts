@@ -51,16 +51,24 @@ export interface ServerStreamSink {
 
 /** One incoming request stream. */
 export interface ServerTransportStream {
-  /** Request headers, pseudo-headers included. */
+  /**
+   * Request headers, pseudo-headers included. A repeated header may appear joined by
+   * ", " here (node:http2 joins them); read metadata from `metadataHeaders`.
+   */
   readonly headers: Headers;
+  /** The request headers with repeated names kept apart, built on first use. */
+  readonly metadataHeaders: Headers;
   readonly peer: PeerInfo;
   attach(sink: ServerStreamSink): void;
   /** Response headers (HEADERS without END_STREAM). At most once. */
   sendHeaders(headers: Headers): void;
   /** Response body bytes; false means wait for `onDrain` before writing more. */
   write(data: Uint8Array): boolean;
-  /** Ends the response with trailers; headers must have been sent. */
-  sendTrailers(trailers: Headers): void;
+  /**
+   * Ends the response with trailers; headers must have been sent. `lastData`, when
+   * given, goes out first in the same write (a unary response in one flush).
+   */
+  sendTrailers(trailers: Headers, lastData?: Uint8Array): void;
   /** A trailers-only response: one HEADERS frame with END_STREAM. */
   respondTrailersOnly(headers: Headers): void;
   /** RST_STREAM with `code`. */

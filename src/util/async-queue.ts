@@ -13,6 +13,8 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private ended = false;
   private error: unknown = undefined;
   private failed = false;
+  /** Set by failAfterBuffered: the error the consumer gets once the buffer is read. */
+  private deferredError: { error: unknown } | undefined;
   private paused = false;
 
   /**
@@ -27,7 +29,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   ) {}
 
   push(item: T): void {
-    if (this.ended || this.failed) return;
+    if (this.ended || this.failed || this.deferredError !== undefined) return;
     const waiter = this.waiter;
     if (waiter !== undefined) {
       this.waiter = undefined;
@@ -43,7 +45,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 
   /** No more items: the consumer finishes after the buffered ones. */
   end(): void {
-    if (this.ended || this.failed) return;
+    if (this.ended || this.failed || this.deferredError !== undefined) return;
     this.ended = true;
     const waiter = this.waiter;
     if (waiter !== undefined && this.head === this.items.length) {
@@ -66,6 +68,16 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /**
+   * Fails the consumer after it has read the buffered items: a call's error status comes
+   * after the messages received before it, however slowly they are read.
+   */
+  failAfterBuffered(error: unknown): void {
+    if (this.ended || this.failed || this.deferredError !== undefined) return;
+    if (this.head === this.items.length) return this.fail(error);
+    this.deferredError = { error };
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.head < this.items.length) {
       const value = this.items[this.head]!;
@@ -80,6 +92,11 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       }
       return Promise.resolve({ value, done: false });
     }
+    if (this.deferredError !== undefined) {
+      this.failed = true;
+      this.error = this.deferredError.error;
+      this.deferredError = undefined;
+    }
     if (this.failed) return Promise.reject(this.error);
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     if (this.paused) {
@@ -92,7 +109,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
-    const early = !this.ended && !this.failed;
+    const early = !this.ended && !this.failed && this.deferredError === undefined;
     this.ended = true;
     // Also after end(): the consumer is done, so buffered items must not be read later.
     this.items.length = 0;

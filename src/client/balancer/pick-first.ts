@@ -21,17 +21,23 @@ class PickFirst implements LbPolicy {
   constructor(private readonly helper: LbHelper) {}
 
   updateAddresses(addresses: readonly Address[], config: Record<string, unknown>): void {
-    let list = [...addresses];
+    let list = [...new Map(addresses.map((a) => [addressKey(a), a])).values()];
     if (config.shuffleAddressList === true) list = shuffle(list);
     const keep = this.selected !== undefined && list.some((a) => addressKey(a) === this.selected!.key) ? this.selected : undefined;
-    const old = this.subchannels;
+    // Reuse the subchannels of addresses still listed: asking the pool again would return
+    // the same object, and releasing the old reference would remove our listener from it.
+    const unused = new Map(this.subchannels.map((sc) => [sc.key, sc]));
     this.subchannels = list.map((a) => {
-      if (keep !== undefined && addressKey(a) === keep.key) return keep;
+      const existing = unused.get(addressKey(a));
+      if (existing !== undefined) {
+        unused.delete(existing.key);
+        return existing;
+      }
       const sc = this.helper.createSubchannel(a);
       sc.addListener(this.listener);
       return sc;
     });
-    for (const sc of old) if (sc !== keep) this.release(sc);
+    for (const sc of unused.values()) this.release(sc);
     if (keep !== undefined) return;
     this.selected = undefined;
     if (this.subchannels.length === 0) {

@@ -255,9 +255,12 @@ export class RetryingCall implements Attempt {
   private failOrWait(error: GrpcError, trailers: Metadata): void {
     if (isHedging(this.options.policy) && (this.active.size > 0 || this.hedgeTimer !== undefined)) {
       if (!this.retryable(error.code)) {
-        // A fatal status ends the call: cancel the other hedges.
-        for (const other of [...this.active]) other.attempt.cancel(new GrpcError(Code.CANCELLED, "another hedged attempt failed fatally"));
-        return this.finish(error, trailers);
+        // A fatal status ends the call: cancel the other hedges. Finish first, so the
+        // call reports this status, not the CANCELLED of the hedges cancelled here.
+        const others = [...this.active];
+        this.finish(error, trailers);
+        for (const other of others) other.attempt.cancel(new GrpcError(Code.CANCELLED, "another hedged attempt failed fatally"));
+        return;
       }
       return;
     }

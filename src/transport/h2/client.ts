@@ -28,10 +28,19 @@ export interface H2ConnectOptions extends H2Options {
   };
   /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
   onClose?: (error: Error | undefined) => void;
-  /** Called when the server sends GOAWAY: no new streams go to this connection. */
-  onGoaway?: (errorCode: number) => void;
-  /** Called once the connection is established (after the TLS handshake on TLS). */
+  /** Called when the server sends GOAWAY (with its debug data): no new streams go to this connection. */
+  onGoaway?: (errorCode: number, debugData: string) => void;
+  /**
+   * Called once the connection is established: when the server's first SETTINGS arrive,
+   * so a socket that accepts and closes at once counts as a failed attempt.
+   */
   onConnect?: () => void;
+  /**
+   * Keepalive (gRFC A8): a PING every `timeMs` while streams are open (or always, with
+   * `permitWithoutCalls`); no ACK within `timeoutMs` destroys the connection, failing
+   * its streams with a connection error.
+   */
+  keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
 }
 
 class H2ClientStream extends H2Stream implements ClientTransportStream {
@@ -135,6 +144,9 @@ class H2ClientStream extends H2Stream implements ClientTransportStream {
 class H2ClientConnection extends H2Connection {
   /** Requests waiting for a stream slot (the server's MAX_CONCURRENT_STREAMS). */
   private readonly queued: H2ClientStream[] = [];
+  private established = false;
+  private keepaliveTimer: ReturnType<typeof setTimeout> | undefined;
+  private keepalivePings = 0;
 
   constructor(socket: net.Socket, limits: H2Limits, private readonly options: H2ConnectOptions) {
     super(socket, false, limits);
@@ -187,20 +199,53 @@ class H2ClientConnection extends H2Connection {
   }
 
   protected override onPeerSettings(): void {
+    if (!this.established) {
+      this.established = true;
+      this.scheduleKeepalive();
+      this.options.onConnect?.();
+    }
     this.openQueued();
+  }
+
+  private scheduleKeepalive(): void {
+    const keepalive = this.options.keepalive;
+    if (keepalive === undefined || !Number.isFinite(keepalive.timeMs) || this.dead) return;
+    this.keepaliveTimer = setTimeout(() => this.sendKeepalive(), keepalive.timeMs);
+    this.keepaliveTimer.unref();
+  }
+
+  private sendKeepalive(): void {
+    const keepalive = this.options.keepalive!;
+    if (this.dead) return;
+    if (this.streams.size === 0 && !keepalive.permitWithoutCalls) {
+      this.scheduleKeepalive();
+      return;
+    }
+    // No ACK within the timeout: the server (or the path to it) is gone.
+    this.keepaliveTimer = setTimeout(() => {
+      this.destroy(new Error(`keepalive ping not answered within ${keepalive.timeoutMs} ms`));
+    }, keepalive.timeoutMs);
+    this.keepaliveTimer.unref();
+    const data = new Uint8Array(8);
+    new DataView(data.buffer).setUint32(4, ++this.keepalivePings);
+    data[0] = 0x6b; // "k": never equal to the PINGs of a two-phase GOAWAY
+    this.ping(data, () => {
+      clearTimeout(this.keepaliveTimer);
+      this.scheduleKeepalive();
+    });
   }
 
   protected override onStreamRemoved(): void {
     this.openQueued();
   }
 
-  protected onPeerGoaway(lastStreamId: number, errorCode: number): void {
+  protected onPeerGoaway(lastStreamId: number, errorCode: number, debug: string): void {
     // Streams above lastStreamId were never processed: safe to retry elsewhere.
     for (const stream of [...this.streams.values()]) {
       if (stream.id > lastStreamId) stream.abort(Http2ErrorCode.REFUSED_STREAM, true, "stream not processed before GOAWAY", undefined);
     }
     for (const stream of this.queued.splice(0)) stream.abort(Http2ErrorCode.REFUSED_STREAM, true, "connection received GOAWAY", undefined);
-    this.options.onGoaway?.(errorCode);
+    this.options.onGoaway?.(errorCode, debug);
   }
 
   protected override maybeFinish(): void {
@@ -209,6 +254,7 @@ class H2ClientConnection extends H2Connection {
   }
 
   protected override onShutdown(error: Error): void {
+    clearTimeout(this.keepaliveTimer);
     for (const stream of this.queued.splice(0)) stream.abort(Http2ErrorCode.REFUSED_STREAM, false, error.message, error);
   }
 
@@ -222,6 +268,7 @@ class H2ClientConnection extends H2Connection {
   }
 
   protected onSocketClosed(): void {
+    clearTimeout(this.keepaliveTimer);
     this.options.onClose?.(this.error);
   }
 }
@@ -259,9 +306,8 @@ export class H2ClientTransport implements ClientTransport {
         rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
         ALPNProtocols: ["h2"],
         minVersion: "TLSv1.2",
-        checkServerIdentity: tlsOptions.serverName === undefined
-          ? undefined
-          : (_host, cert) => tls.checkServerIdentity(tlsOptions.serverName!, cert),
+        // (node asserts when the key is present but undefined)
+        ...(tlsOptions.serverName !== undefined && { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(tlsOptions.serverName!, cert) }),
       });
       tlsSocket.once("secureConnect", () => {
         if (tlsSocket.alpnProtocol !== "h2") {
@@ -272,7 +318,6 @@ export class H2ClientTransport implements ClientTransport {
     }
     socket.once(tlsOptions === undefined || "path" in address ? "connect" : "secureConnect", () => {
       this.connected = true;
-      options.onConnect?.();
     });
     // As node:http2 clients: responses may carry header lists of up to 64 KiB unless told otherwise.
     const limits = resolveH2Limits({ maxHeaderListSize: clientMaxHeaderListSize, ...withoutUndefined(options) });

@@ -8,7 +8,6 @@
  * server.ts and client.ts.
  */
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import {
   Http2ErrorCode, SettingsId, connectionPreface, defaultInitialWindowSize, maxWindowSize, minMaxFrameSize,
 } from "../../protocol/http2/constants.js";
@@ -19,7 +18,8 @@ import { HpackDecoder, type HpackDecodeResult } from "../../protocol/http2/hpack
 import { HpackEncoder } from "../../protocol/http2/hpack-encoder.js";
 import type { Headers } from "../types.js";
 import type { H2Limits } from "./options.js";
-import { TokenBucket } from "./rate-limit.js";
+import { FloodGuard, floodMessages, type FloodKind } from "./flood-guard.js";
+import { HeaderBlockAssembler } from "./header-block.js";
 import type { H2Stream } from "./stream.js";
 
 /** How a stream left the table; decides what late frames for it mean (RFC 9113 §5.1). */
@@ -27,15 +27,6 @@ export type ClosedHow = "ended" | "reset-local" | "reset-remote";
 
 /** Closed streams remembered, to tell "closed" from "never opened" for late frames. */
 const closedMemory = 1024;
-
-interface PendingHeaderBlock {
-  streamId: number;
-  endStream: boolean;
-  selfDependent: boolean;
-  chunks: Uint8Array[];
-  bytes: number;
-  frames: number;
-}
 
 type ConnectionFrame = Exclude<Frame, { type: "error" }>;
 
@@ -68,9 +59,10 @@ export abstract class H2Connection {
   lastPeerStreamId = 0;
   /** Next stream id we open (client: odd). */
   protected nextStreamId: number;
-  private headerBlock: PendingHeaderBlock | undefined;
+  private readonly headerBlock: HeaderBlockAssembler;
   private prefacePending: boolean;
   private prefaceBytes = 0;
+  private prefaceSent = false;
   private settingsReceived = false;
   private settingsTimer: ReturnType<typeof setTimeout> | undefined;
   private settingsUnacked = 0;
@@ -79,12 +71,7 @@ export abstract class H2Connection {
   private flushQueued = false;
   /** Control frames (ACKs, resets) queued while the socket is backed up. */
   private pendingControlFrames = 0;
-  private readonly pingLimit: TokenBucket;
-  private readonly settingsLimit: TokenBucket;
-  private readonly resetLimit: TokenBucket;
-  private readonly emptyFrameLimit: TokenBucket;
-  private readonly controlFrameLimit: TokenBucket;
-  private readonly streamErrorLimit: TokenBucket;
+  private readonly floods: FloodGuard;
   private readonly pingWaiters = new Map<string, () => void>();
 
   /** GOAWAY sent: the last peer stream we will process (phase two), or 2^31-1 in phase one. */
@@ -102,28 +89,33 @@ export abstract class H2Connection {
     this.decoder = new HpackDecoder({ maxTableSize: limits.headerTableSize, maxHeaderListSize: limits.maxHeaderListSize });
     this.nextStreamId = isServer ? 2 : 1;
     this.prefacePending = isServer;
-    const now = performance.now();
-    this.pingLimit = new TokenBucket(limits.pingFlood.burst, limits.pingFlood.perSecond, now);
-    this.settingsLimit = new TokenBucket(limits.settingsFlood.burst, limits.settingsFlood.perSecond, now);
-    this.resetLimit = new TokenBucket(limits.resetFlood.burst, limits.resetFlood.perSecond, now);
-    this.emptyFrameLimit = new TokenBucket(limits.emptyFrameFlood.burst, limits.emptyFrameFlood.perSecond, now);
-    this.controlFrameLimit = new TokenBucket(limits.controlFrameFlood.burst, limits.controlFrameFlood.perSecond, now);
-    this.streamErrorLimit = new TokenBucket(limits.streamErrorFlood.burst, limits.streamErrorFlood.perSecond, now);
+    this.floods = new FloodGuard(limits);
+    this.headerBlock = new HeaderBlockAssembler(2 * limits.maxHeaderListSize + 16_384, limits.maxContinuationFrames);
     this.onSocketData = this.onSocketData.bind(this);
+    this.onSocketError = this.onSocketError.bind(this);
+    this.onSocketClose = this.onSocketClose.bind(this);
     this.onSocketDrain = this.onSocketDrain.bind(this);
     this.flush = this.flush.bind(this);
   }
 
-  /** Sends our preface (client magic, SETTINGS, the connection window) and starts reading. */
-  protected start(): void {
+  /**
+   * Starts reading and sends our preface (client magic, SETTINGS, the connection
+   * window). A server that may still hand the connection to HTTP/1.1 defers its preface
+   * until the client's has arrived (`deferPreface`).
+   */
+  protected start(deferPreface = false): void {
     const socket = this.socket;
     socket.setNoDelay(true);
     socket.on("data", this.onSocketData);
     socket.on("drain", this.onSocketDrain);
-    socket.on("error", (err: Error) => {
-      this.error ??= err;
-    });
-    socket.once("close", () => this.onSocketClose());
+    socket.on("error", this.onSocketError);
+    socket.once("close", this.onSocketClose);
+    if (!deferPreface) this.sendPreface();
+  }
+
+  private sendPreface(): void {
+    if (this.prefaceSent) return;
+    this.prefaceSent = true;
     if (!this.isServer) this.writer.bytes(connectionPreface);
     this.sendSettings(this.localSettings());
     const extra = this.limits.connectionWindowSize - defaultInitialWindowSize;
@@ -247,19 +239,44 @@ export abstract class H2Connection {
     const n = Math.min(need, data.length);
     for (let i = 0; i < n; i++) {
       if (data[i] !== connectionPreface[this.prefaceBytes + i]) {
-        this.onBadPreface(data);
+        const received = new Uint8Array(this.prefaceBytes + data.length);
+        received.set(connectionPreface.subarray(0, this.prefaceBytes));
+        received.set(data, this.prefaceBytes);
+        this.onBadPreface(received);
         return undefined;
       }
     }
     this.prefaceBytes += n;
     if (this.prefaceBytes < connectionPreface.length) return undefined;
     this.prefacePending = false;
+    this.sendPreface();
     return data.subarray(n);
   }
 
-  /** A connection that did not start with the HTTP/2 preface (server side). */
-  protected onBadPreface(_data: Uint8Array): void {
+  /**
+   * A connection that did not start with the HTTP/2 preface (server side); `received`
+   * is every byte read so far.
+   */
+  protected onBadPreface(_received: Uint8Array): void {
+    this.sendPreface();
     this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, "invalid connection preface");
+  }
+
+  /** Stops reading and writing: the socket now belongs to someone else (an HTTP/1.1 server). */
+  protected detach(): void {
+    this.dead = true;
+    this.writer.take();
+    const socket = this.socket;
+    socket.off("data", this.onSocketData);
+    socket.off("drain", this.onSocketDrain);
+    socket.off("error", this.onSocketError);
+    socket.off("close", this.onSocketClose);
+    if (this.settingsTimer !== undefined) clearTimeout(this.settingsTimer);
+    this.settingsTimer = undefined;
+  }
+
+  private onSocketError(err: Error): void {
+    this.error ??= err;
   }
 
   private handleFrame(frame: Frame | FrameError): void {
@@ -268,7 +285,7 @@ export abstract class H2Connection {
       else this.streamError(frame.streamId, frame.code, frame.message);
       return;
     }
-    if (this.headerBlock !== undefined && frame.type !== "CONTINUATION") {
+    if (this.headerBlock.inProgress && frame.type !== "CONTINUATION") {
       this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, `${frame.type} frame inside a header block of stream ${this.headerBlock.streamId}`);
       return;
     }
@@ -292,7 +309,7 @@ export abstract class H2Connection {
         return this.onContinuation(frame);
       case "PRIORITY":
         // Accepted and ignored (RFC 9113 §5.3.2), but not for free.
-        this.takeControlFrame();
+        this.allow("controlFrame");
         return;
       case "RST_STREAM":
         return this.onRstStream(frame);
@@ -309,16 +326,17 @@ export abstract class H2Connection {
         return this.onWindowUpdate(frame);
       case "UNKNOWN":
         // Extension frames are ignored (RFC 9113 §5.5).
-        this.takeControlFrame();
+        this.allow("controlFrame");
         return;
       default:
         frame satisfies never;
     }
   }
 
-  private takeControlFrame(): boolean {
-    if (this.controlFrameLimit.take(performance.now())) return true;
-    this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "control frame flood");
+  /** Counts a frame a peer could flood us with; false (and GOAWAY ENHANCE_YOUR_CALM) past the limit. */
+  protected allow(kind: FloodKind): boolean {
+    if (this.floods.allow(kind)) return true;
+    this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, floodMessages[kind]);
     return false;
   }
 
@@ -340,10 +358,7 @@ export abstract class H2Connection {
       return;
     }
     this.recvWindow -= length;
-    if (length === 0 && !frame.endStream && !this.emptyFrameLimit.take(performance.now())) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "empty DATA frame flood");
-      return;
-    }
+    if (length === 0 && !frame.endStream && !this.allow("emptyFrame")) return;
     const stream = this.streams.get(id);
     if (stream === undefined) {
       if (this.isIdle(id)) {
@@ -374,47 +389,25 @@ export abstract class H2Connection {
       this.onHeaderBlock(frame.streamId, frame.fragment, frame.endStream, selfDependent);
       return;
     }
-    this.headerBlock = { streamId: frame.streamId, endStream: frame.endStream, selfDependent, chunks: [frame.fragment], bytes: frame.fragment.length, frames: 1 };
-    this.checkHeaderBlockSize();
+    const tooMuch = this.headerBlock.start(frame.streamId, frame.fragment, frame.endStream, selfDependent);
+    if (tooMuch !== undefined) this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, tooMuch);
   }
 
   private onContinuation(frame: Extract<Frame, { type: "CONTINUATION" }>): void {
-    const block = this.headerBlock;
-    if (block === undefined || block.streamId !== frame.streamId) {
+    const assembler = this.headerBlock;
+    if (assembler.streamId !== frame.streamId) {
       this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, `CONTINUATION on stream ${frame.streamId} without a header block in progress`);
       return;
     }
-    if (frame.fragment.length === 0 && !frame.endHeaders && !this.emptyFrameLimit.take(performance.now())) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "empty CONTINUATION frame flood");
+    if (frame.fragment.length === 0 && !frame.endHeaders && !this.allow("emptyFrame")) return;
+    const tooMuch = assembler.add(frame.fragment);
+    if (tooMuch !== undefined) {
+      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, tooMuch);
       return;
     }
-    block.chunks.push(frame.fragment);
-    block.bytes += frame.fragment.length;
-    block.frames++;
-    if (!this.checkHeaderBlockSize()) return;
     if (!frame.endHeaders) return;
-    this.headerBlock = undefined;
-    const joined = new Uint8Array(block.bytes);
-    let offset = 0;
-    for (const chunk of block.chunks) {
-      joined.set(chunk, offset);
-      offset += chunk.length;
-    }
-    this.onHeaderBlock(block.streamId, joined, block.endStream, block.selfDependent);
-  }
-
-  /**
-   * A header block must be decoded whole to keep HPACK in step, so the bytes and frames
-   * buffered for one are capped (CONTINUATION floods): past it the connection ends.
-   */
-  private checkHeaderBlockSize(): boolean {
-    const block = this.headerBlock!;
-    const maxBytes = 2 * this.limits.maxHeaderListSize + 16_384;
-    if (block.bytes > maxBytes || block.frames > this.limits.maxContinuationFrames) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, `header block of stream ${block.streamId} is over ${block.frames > this.limits.maxContinuationFrames ? `${this.limits.maxContinuationFrames} frames` : `${maxBytes} bytes`}`);
-      return false;
-    }
-    return true;
+    const { streamId, block, endStream, selfDependent } = assembler.finish();
+    this.onHeaderBlock(streamId, block, endStream, selfDependent);
   }
 
   private onHeaderBlock(streamId: number, block: Uint8Array, endStream: boolean, selfDependent: boolean): void {
@@ -437,7 +430,11 @@ export abstract class H2Connection {
         return;
       }
       this.lastPeerStreamId = streamId;
-      if (this.goawaySentLastStreamId !== undefined && streamId > this.goawaySentLastStreamId) return; // refused by our GOAWAY
+      if (this.goawaySentLastStreamId !== undefined && streamId > this.goawaySentLastStreamId) {
+        // Refused by our GOAWAY: ignored, and so is whatever follows on it.
+        this.rememberClosed(streamId, "reset-local");
+        return;
+      }
       if (selfDependent) {
         this.streamError(streamId, Http2ErrorCode.PROTOCOL_ERROR, `stream ${streamId} depends on itself`);
         return;
@@ -469,16 +466,14 @@ export abstract class H2Connection {
 
   /** Counts a stream the peer reset or we refused; false (and GOAWAY) on a rapid-reset flood. */
   protected takeReset(): boolean {
-    if (this.resetLimit.take(performance.now())) return true;
-    this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "too many streams reset (rapid reset)");
-    return false;
+    return this.allow("reset");
   }
 
   private onRstStream(frame: Extract<Frame, { type: "RST_STREAM" }>): void {
     const stream = this.streams.get(frame.streamId);
     if (stream === undefined) {
       if (this.isIdle(frame.streamId)) this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${frame.streamId}`);
-      else this.takeControlFrame();
+      else this.allow("controlFrame");
       return;
     }
     if (!this.takeReset()) return;
@@ -493,10 +488,7 @@ export abstract class H2Connection {
       }
       return;
     }
-    if (!this.settingsLimit.take(performance.now())) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "SETTINGS flood");
-      return;
-    }
+    if (!this.allow("settings")) return;
     for (const { id, value } of frame.settings) {
       switch (id) {
         case SettingsId.HEADER_TABLE_SIZE:
@@ -551,10 +543,7 @@ export abstract class H2Connection {
       }
       return;
     }
-    if (!this.pingLimit.take(performance.now())) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "PING flood");
-      return;
-    }
+    if (!this.allow("ping")) return;
     if (!this.oweControlFrame()) return;
     this.writer.ping(frame.opaqueData, true);
   }
@@ -576,7 +565,7 @@ export abstract class H2Connection {
   protected abstract onPeerGoaway(lastStreamId: number, errorCode: number, debug: string): void;
 
   private onWindowUpdate(frame: Extract<Frame, { type: "WINDOW_UPDATE" }>): void {
-    if (!this.takeControlFrame()) return;
+    if (!this.allow("controlFrame")) return;
     const id = frame.streamId;
     if (id === 0) {
       this.sendWindow += frame.increment;
@@ -618,17 +607,15 @@ export abstract class H2Connection {
 
   /**
    * A stream error (RFC 9113 §5.4.2): RST_STREAM with `code`. On an idle stream the
-   * frame that caused it cannot be answered that way and it becomes a connection error.
+   * frame that caused it cannot be answered that way (RST_STREAM on an idle stream is
+   * itself an error), so it becomes a connection error with the same code.
    */
   streamError(streamId: number, code: number, message: string): void {
     if (this.isIdle(streamId)) {
-      this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, message);
+      this.connectionError(code === Http2ErrorCode.STREAM_CLOSED ? Http2ErrorCode.PROTOCOL_ERROR : code, message);
       return;
     }
-    if (!this.streamErrorLimit.take(performance.now())) {
-      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, "too many stream errors");
-      return;
-    }
+    if (!this.allow("streamError")) return;
     if (!this.oweControlFrame()) return;
     this.writer.rstStream(streamId, code);
     this.scheduleFlush();
@@ -708,14 +695,15 @@ export abstract class H2Connection {
 
   /** Closes at once: streams fail, the socket is destroyed. */
   destroy(error: Error = new Error("connection destroyed")): void {
+    this.error ??= error;
     this.shutdown(Http2ErrorCode.CANCEL, error);
     this.socket.destroy();
   }
 
   private onSocketClose(): void {
     if (!this.dead) {
-      const error = this.error ?? new Error("connection closed by the peer");
-      this.shutdown(Http2ErrorCode.INTERNAL_ERROR, error);
+      this.error ??= new Error("connection closed by the peer");
+      this.shutdown(Http2ErrorCode.INTERNAL_ERROR, this.error);
     }
     this.pingWaiters.clear();
     this.onSocketClosed();

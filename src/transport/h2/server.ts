@@ -5,6 +5,7 @@
  * It checks requests against RFC 9113 §8 before the gRPC layer sees them, refuses
  * streams past MAX_CONCURRENT_STREAMS, and shuts down with a two-phase GOAWAY.
  */
+import * as http from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { randomBytes } from "node:crypto";
@@ -27,7 +28,17 @@ export interface H2ServerOptions extends H2Options {
     /** Ask for a client certificate and refuse connections without a valid one. */
     requireClientCert?: boolean;
   };
+  /**
+   * Serves HTTP/1.1 on the same port: a cleartext connection that starts with an
+   * HTTP/1.x request line instead of the HTTP/2 preface, or a TLS connection that
+   * negotiated "http/1.1" with ALPN, is handed to a node:http server with this handler.
+   * Without it such connections are refused.
+   */
+  http1?: (request: http.IncomingMessage, response: http.ServerResponse) => void;
 }
+
+/** Hands a socket, and the bytes already read from it, to the HTTP/1.1 server. */
+type HandOff = (socket: net.Socket, received: Uint8Array | undefined) => void;
 
 export type ListenTarget = { host: string; port: number } | { path: string };
 
@@ -45,6 +56,11 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
     return (this.conn as H2ServerConnection).peer;
   }
 
+  /** Our HPACK decoder already keeps repeated names apart (as arrays). */
+  get metadataHeaders(): Headers {
+    return this.headers;
+  }
+
   attach(sink: ServerStreamSink): void {
     this.sink = sink;
   }
@@ -60,8 +76,9 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
     return this.writeData(data);
   }
 
-  sendTrailers(trailers: Headers): void {
+  sendTrailers(trailers: Headers, lastData?: Uint8Array): void {
     if (this.finished) return;
+    if (lastData !== undefined && !this.aborted) this.writeData(lastData);
     this.finished = true;
     this.endData(trailers);
   }
@@ -138,9 +155,23 @@ class H2ServerConnection extends H2Connection {
     limits: H2Limits,
     private readonly onStream: (stream: ServerTransportStream) => void,
     private readonly onGone: (conn: H2ServerConnection) => void,
+    private readonly handOff: HandOff | undefined,
   ) {
     super(socket, true, limits);
-    this.start();
+    // Our SETTINGS would corrupt an HTTP/1.1 response: wait for the client's preface first.
+    this.start(handOff !== undefined);
+  }
+
+  protected override onBadPreface(received: Uint8Array): void {
+    // An HTTP/1.x request line starts with an upper-case method token (RFC 9112 §3).
+    const first = received[0]!;
+    if (this.handOff !== undefined && first >= 0x41 && first <= 0x5a) {
+      this.detach();
+      this.onGone(this);
+      this.handOff(this.socket, received);
+      return;
+    }
+    super.onBadPreface(received);
   }
 
   get peer(): PeerInfo {
@@ -229,12 +260,24 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
   const connections = new Set<H2ServerConnection>();
   let closing = false;
   const onGone = (conn: H2ServerConnection) => connections.delete(conn);
+  const http1Server = options.http1 === undefined ? undefined : http.createServer(options.http1);
+  // node:http tracks connections (idle ones for close(), timeouts) from its 'listening'
+  // event; this server never listens itself, it is handed sockets.
+  http1Server?.emit("listening");
+  const handOff: HandOff | undefined = http1Server === undefined ? undefined : (socket, received) => {
+    if (received !== undefined) {
+      socket.pause();
+      socket.unshift(Buffer.from(received.buffer, received.byteOffset, received.byteLength));
+    }
+    http1Server.emit("connection", socket);
+    socket.resume();
+  };
   const serve = (socket: net.Socket) => {
     if (closing) {
       socket.destroy();
       return;
     }
-    connections.add(new H2ServerConnection(socket, limits, onStream, onGone));
+    connections.add(new H2ServerConnection(socket, limits, onStream, onGone, handOff));
   };
 
   let server: net.Server;
@@ -248,9 +291,13 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
       ca: t.ca,
       requestCert: t.requireClientCert === true,
       rejectUnauthorized: t.requireClientCert === true,
-      ALPNProtocols: ["h2"],
+      ALPNProtocols: handOff === undefined ? ["h2"] : ["h2", "http/1.1"],
       minVersion: "TLSv1.2",
     }, (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol === "http/1.1" && handOff !== undefined && !closing) {
+        handOff(socket, undefined);
+        return;
+      }
       // Clients that negotiate nothing speak h2 by prior knowledge; anything else is refused.
       if (socket.alpnProtocol !== "h2" && socket.alpnProtocol !== false) {
         socket.destroy();
@@ -277,11 +324,15 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
           closing = true;
           if (server.listening) server.close();
           for (const conn of connections) conn.close();
+          // Idle HTTP/1.1 connections close now, busy ones after their response.
+          http1Server?.close();
         },
         destroy() {
           closing = true;
           if (server.listening) server.close();
           for (const conn of [...connections]) conn.destroy();
+          http1Server?.closeAllConnections();
+          http1Server?.close();
         },
         closed: () => closedPromise,
       });

@@ -5,6 +5,7 @@
  * The connection routes frames here after the connection-level checks; role-specific
  * subclasses (server.ts, client.ts) turn the events into their sink calls.
  */
+import { Http2ErrorCode } from "../../protocol/http2/constants.js";
 import type { DecodedHeaders } from "../../protocol/http2/hpack-decoder.js";
 import type { Headers } from "../types.js";
 import type { H2Connection } from "./connection.js";
@@ -203,7 +204,7 @@ export abstract class H2Stream {
     const expected = this.expectedLength;
     if (expected !== undefined && (this.receivedLength > expected || (endStream && this.receivedLength !== expected))) {
       conn.creditConnection(data.length);
-      conn.streamError(this.id, 0x1, `received ${this.receivedLength} bytes of DATA but content-length is ${expected}`);
+      conn.streamError(this.id, Http2ErrorCode.PROTOCOL_ERROR, `received ${this.receivedLength} bytes of DATA but content-length is ${expected}`);
       return;
     }
     const n = data.length;

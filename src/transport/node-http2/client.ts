@@ -106,7 +106,7 @@ export class NodeHttp2ClientTransport implements ClientTransport {
   constructor(private readonly options: NodeHttp2ConnectOptions) {
     const { address, tls } = options;
     const authority = "path" in address ? "http://localhost" : `${tls ? "https" : "http"}://${formatHost(address.host)}:${address.port}`;
-    const connectOptions: http2.SecureClientSessionOptions = { maxSessionMemory: 64 };
+    const connectOptions: http2.SecureClientSessionOptions = {};
     // We open the socket ourselves, so its own 'close' is seen: node:http2 can destroy a
     // session whose TLS peer rejected it after the handshake without emitting 'close'.
     let socket: net.Socket;

@@ -60,7 +60,8 @@ function onWantTrailers(this: StreamWithSink): void {
  * and the stream does not stay half-open. node:http2 sends the RST after the trailers.
  */
 function stopRequestAfterResponse(stream: http2.ServerHttp2Stream): void {
-  if (!stream.destroyed && stream.state.remoteClose === 0) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  // readableEnded (a JS flag) first: stream.state is a call into C++ on every response.
+  if (!stream.destroyed && !stream.readableEnded && stream.state.remoteClose === 0) stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 function ignoreError(): void {
   // Stream errors (RST from the peer, a write after close) surface through 'close'.
@@ -89,11 +90,17 @@ class NodeServerStream implements ServerTransportStream {
   finished = false;
   pendingTrailers: Headers | undefined;
   private peerInfo: PeerInfo | undefined;
+  private rawPairs: Headers | undefined;
 
-  constructor(private readonly stream: StreamWithSink, readonly headers: Headers) {
+  constructor(private readonly stream: StreamWithSink, readonly headers: Headers, private readonly rawHeaders: string[]) {
     stream[kOwner] = this;
     stream.on("error", ignoreError);
     stream.on("close", onClose);
+  }
+
+  get metadataHeaders(): Headers {
+    // Only calls that read their metadata pay for this second header object.
+    return (this.rawPairs ??= headersFromRawPairs(this.rawHeaders));
   }
 
   get peer(): PeerInfo {
@@ -105,7 +112,6 @@ class NodeServerStream implements ServerTransportStream {
     stream[kSink] = sink;
     stream.on("data", onData);
     stream.on("end", onEnd);
-    stream.on("drain", onDrain);
   }
 
   sendHeaders(headers: Headers): void {
@@ -116,15 +122,19 @@ class NodeServerStream implements ServerTransportStream {
 
   write(data: Uint8Array): boolean {
     if (this.finished || this.stream.destroyed) return true;
-    return this.stream.write(data);
+    if (this.stream.write(data)) return true;
+    // Listened to only once back-pressure happens: most streams never need it.
+    if (this.stream.listenerCount("drain") === 0) this.stream.on("drain", onDrain);
+    return false;
   }
 
-  sendTrailers(trailers: Headers): void {
+  sendTrailers(trailers: Headers, lastData?: Uint8Array): void {
     if (this.finished) return;
     this.finished = true;
     if (this.stream.destroyed) return;
     this.pendingTrailers = trailers;
-    this.stream.end();
+    if (lastData === undefined) this.stream.end();
+    else this.stream.end(lastData);
   }
 
   respondTrailersOnly(headers: Headers): void {
@@ -160,7 +170,7 @@ export function listenNodeHttp2(
   const settings: http2.Settings = {};
   if (options.maxConcurrentStreams !== undefined) settings.maxConcurrentStreams = options.maxConcurrentStreams;
   if (options.maxHeaderListSize !== undefined) settings.maxHeaderListSize = options.maxHeaderListSize;
-  const base = { settings, maxSessionMemory: 64 };
+  const base = { settings };
   const server = options.tls === undefined
     ? http2.createServer(base)
     : http2.createSecureServer({
@@ -188,8 +198,8 @@ export function listenNodeHttp2(
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-  server.on("stream", (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-    onStream(new NodeServerStream(stream, headersFromRawPairs(rawHeaders)));
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    onStream(new NodeServerStream(stream, headers as Headers, rawHeaders));
   });
   // Handshake failures and bad prefaces are per connection; never let them crash the server.
   server.on("tlsClientError", ignoreError);
