@@ -20,6 +20,7 @@ import { credentials as channelCredentials, type ChannelCredentials } from "./cr
 import type { ClientInterceptor } from "./interceptor.js";
 import { RetryThrottle } from "./retry/throttle.js";
 import { parseTarget } from "./target.js";
+import { formatHostPort, HttpConnectTransport, selectProxy, type ProxyRoute } from "./proxy.js";
 import { getResolverFactory, parseTargetUri, type Address, type Resolver, type ResolverResult, type TargetUri } from "./resolver/index.js";
 import { globalSubchannelPool, type ConnectHandlers, type Connector, type SubchannelPool } from "./subchannel.js";
 
@@ -62,6 +63,12 @@ export interface ChannelOptions {
   healthChecks?: boolean;
   /** Retries and hedging by the service config's policies. Set false to turn them off for every call. Default true. */
   retries?: boolean;
+  /**
+   * HTTP CONNECT proxy (gRFC A1) for dns targets: "http://[user:pass@]host:port" uses
+   * that proxy, false uses none. Default: grpc_proxy, https_proxy or http_proxy from the
+   * environment, unless no_proxy lists the target host.
+   */
+  httpProxy?: string | false;
   /** TEST ONLY: lowers A8's 10 s floor on keepaliveTimeMs so tests can run fast. Never set it in production. */
   testOnlyMinKeepaliveTimeMs?: number;
 }
@@ -82,6 +89,10 @@ export interface PendingPick {
 
 export class Channel {
   readonly target: TargetUri;
+  /** What the resolver resolves: the target, or the proxy's name when calls go through one. */
+  private readonly resolveTarget: TargetUri;
+  /** Set when connections tunnel through an HTTP CONNECT proxy. */
+  private readonly proxyRoute: ProxyRoute | undefined;
   readonly authority: string;
   readonly secure: boolean;
   readonly userAgent: string;
@@ -104,6 +115,9 @@ export class Channel {
   private readonly connector: Connector;
   private readonly optionsKey: string;
   private throttle: RetryThrottle | undefined;
+  /** True once the resolver answered (or failed) since the channel last left IDLE. */
+  private resolvedOnce = false;
+  private configWaiters: (() => void)[] = [];
   /** Doubled when a server answers GOAWAY too_many_pings (A8), for new connections. */
   private keepaliveTimeMs: number;
 
@@ -116,6 +130,11 @@ export class Channel {
     const nameOverride = credentials.kind === "tls" ? credentials.serverNameOverride : undefined;
     this.authority = options.authority ?? nameOverride ?? builtin?.authority ?? factory.defaultAuthority(this.target);
     this.secure = credentials.kind === "tls";
+    // A1: only dns targets go through a proxy; the channel then resolves the proxy's name.
+    const dnsTarget = builtin?.scheme === "dns" ? builtin.addresses[0] : undefined;
+    const proxy = dnsTarget !== undefined && "host" in dnsTarget ? selectProxy(dnsTarget.host, options.httpProxy) : undefined;
+    this.proxyRoute = proxy !== undefined && dnsTarget !== undefined && "host" in dnsTarget ? { proxy, target: dnsTarget } : undefined;
+    this.resolveTarget = this.proxyRoute === undefined ? this.target : { scheme: "dns", authority: "", endpoint: formatHostPort(this.proxyRoute.proxy.host, this.proxyRoute.proxy.port) };
     this.userAgent = options.userAgent === undefined ? libraryUserAgent : `${options.userAgent} ${libraryUserAgent}`;
     this.codecs = options.codecs ?? defaultCodecs();
     this.maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? defaultMaxReceiveMessageBytes;
@@ -131,6 +150,7 @@ export class Channel {
       options.transport ?? "node-http2",
       this.keepaliveTimeMs, options.keepaliveTimeoutMs, options.keepalivePermitWithoutCalls,
       credentials.kind === "insecure" ? "insecure" : `tls:${sharingId(credentials)}:${this.authority}`,
+      this.proxyRoute === undefined ? "direct" : `connect:${formatHostPort(this.proxyRoute.target.host, this.proxyRoute.target.port)}:${this.proxyRoute.proxy.userinfo ?? ""}`,
     ].join("|");
   }
 
@@ -186,10 +206,10 @@ export class Channel {
     if (this.activeCalls === 0) this.startIdleTimer();
     if (this.resolver === undefined) {
       this.setState("CONNECTING", queuePicker);
-      const factory = getResolverFactory(this.target.scheme)!;
+      const factory = getResolverFactory(this.resolveTarget.scheme)!;
       try {
         this.resolver = factory.create(
-          this.target,
+          this.resolveTarget,
           { onResult: (r) => this.onResolved(r), onError: (e) => this.onResolverError(e) },
           { defaultPort: this.secure ? 443 : 80, minResolutionIntervalMs: this.options.minResolutionIntervalMs },
         );
@@ -201,8 +221,26 @@ export class Channel {
     this.policy?.exitIdle();
   }
 
+  /**
+   * Runs `fn` once the channel's service config is known (after the first resolution,
+   * gRFC A21), leaving IDLE to get it; at once when it is known already.
+   */
+  whenConfigured(fn: () => void): void {
+    if (this.resolvedOnce || this.state === "SHUTDOWN") return fn();
+    this.configWaiters.push(fn);
+    if (this.state === "IDLE") this.exitIdle();
+  }
+
+  private configKnown(): void {
+    this.resolvedOnce = true;
+    const waiters = this.configWaiters;
+    this.configWaiters = [];
+    for (const fn of waiters) fn();
+  }
+
   private onResolved(result: ResolverResult): void {
     if (this.state === "SHUTDOWN") return;
+    queueMicrotask(() => this.configKnown());
     let config = this.serviceConfig;
     if (result.serviceConfig instanceof ServiceConfigError) {
       // A21: keep the last good config; with none, the channel cannot work.
@@ -248,6 +286,7 @@ export class Channel {
 
   private onResolverError(error: Error): void {
     if (this.state === "SHUTDOWN") return;
+    queueMicrotask(() => this.configKnown());
     if (this.policy !== undefined) {
       this.policy.resolverError(error);
       return;
@@ -346,6 +385,7 @@ export class Channel {
     this.resolver?.close();
     this.resolver = undefined;
     this.serviceConfig = this.defaultServiceConfig;
+    this.resolvedOnce = false;
     this.setState("IDLE", queuePicker);
   }
 
@@ -363,6 +403,10 @@ export class Channel {
     const waiting = [...this.pending];
     this.pending.clear();
     for (const call of waiting) call.onPickFailed(new GrpcError(Code.UNAVAILABLE, "channel is closed"));
+    // Calls waiting for the first resolution start now, and fail on the closed channel.
+    const configWaiters = this.configWaiters;
+    this.configWaiters = [];
+    for (const fn of configWaiters) fn();
   }
 
   private makeConnector(): Connector {
@@ -381,8 +425,16 @@ export class Channel {
       const keepalive = Number.isFinite(this.keepaliveTimeMs)
         ? { timeMs: this.keepaliveTimeMs, timeoutMs: this.options.keepaliveTimeoutMs ?? defaultKeepaliveTimeoutMs, permitWithoutCalls: this.options.keepalivePermitWithoutCalls === true }
         : undefined;
-      if (useH2) return new H2ClientTransport({ ...common, keepalive });
-      return new NodeHttp2ClientTransport({ ...common, keepalive });
+      const route = this.proxyRoute;
+      if (route === undefined) {
+        if (useH2) return new H2ClientTransport({ ...common, keepalive });
+        return new NodeHttp2ClientTransport({ ...common, keepalive });
+      }
+      // `address` is the proxy's; the transport inside the tunnel talks to (and checks TLS for) the target.
+      return new HttpConnectTransport(address, route, handlers, (socket) => {
+        const tunneled = { ...common, keepalive, address: route.target, socket };
+        return useH2 ? new H2ClientTransport(tunneled) : new NodeHttp2ClientTransport(tunneled);
+      });
     };
   }
 }

@@ -10,7 +10,7 @@ import { Code, GrpcError } from "../protocol/status.js";
 import { AsyncQueue } from "../util/async-queue.js";
 import { ClientCall, type CallListener, type StartCallOptions } from "./call.js";
 import type { MethodConfig } from "./config/service-config.js";
-import { RetryingCall } from "./retry/retrying-call.js";
+import { RetryingCall, type RetryOptions } from "./retry/retrying-call.js";
 import type { CallOptions } from "./call-options.js";
 import type { Channel } from "./channel.js";
 import type { CallCredentials } from "./credentials.js";
@@ -130,11 +130,11 @@ async function* streamResult(res: Promise<ClientResponse>): AsyncIterable<Messag
  * (the earlier deadline and the smaller size limits win; the call's waitForReady wins)
  * and with a parent handler context (its deadline and cancellation carry over).
  */
-function startOptions(channel: Channel, options: CallOptions, metadata: Metadata | undefined, config: MethodConfig | undefined): StartCallOptions {
+function startOptions(channel: Channel, options: CallOptions, metadata: Metadata | undefined, config: MethodConfig | undefined, startedAt: number): StartCallOptions {
   let deadline: number | undefined;
-  if (options.timeoutMs !== undefined) deadline = Date.now() + options.timeoutMs;
+  if (options.timeoutMs !== undefined) deadline = startedAt + options.timeoutMs;
   if (config?.timeoutMs !== undefined) {
-    const fromConfig = Date.now() + config.timeoutMs;
+    const fromConfig = startedAt + config.timeoutMs;
     deadline = deadline === undefined ? fromConfig : Math.min(deadline, fromConfig);
   }
   if (options.deadline !== undefined) {
@@ -168,31 +168,44 @@ const retryBufferLimitBytes = 256 * 1024;
  * (if any) produced their metadata.
  */
 function startCall(channel: Channel, method: DescMethod, options: CallOptions, metadata: Metadata | undefined, listener: CallListener): RetryingCall | undefined {
-  const config = channel.methodConfig(method.parent.typeName, method.name);
-  const base = startOptions(channel, options, metadata, config);
-  if (base.compression !== undefined && base.compression !== "identity" && channel.codecs.get(base.compression) === undefined) {
-    listener.onStatus(new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(base.compression)} is not registered on this channel`), new Metadata());
-    return undefined;
-  }
-  const policy = channel.options.retries === false ? undefined : config?.retryPolicy ?? config?.hedgingPolicy;
-  const call = new RetryingCall(
-    (previousAttempts, attemptListener) =>
-      new ClientCall(channel, method, previousAttempts === 0 ? base : { ...base, previousAttempts }, attemptListener),
-    listener,
-    {
+  const startedAt = Date.now();
+  let base = startOptions(channel, options, metadata, undefined, startedAt);
+  const retryOptions = (config: MethodConfig | undefined): RetryOptions => {
+    const policy = channel.options.retries === false ? undefined : config?.retryPolicy ?? config?.hedgingPolicy;
+    return {
       policy,
       throttle: policy === undefined ? undefined : channel.retryThrottle(),
       bufferLimitBytes: retryBufferLimitBytes,
       deadline: base.deadline,
       signal: base.signal,
       messageSize: (message) => toBinary(method.input, message).length,
-    },
+    };
+  };
+  const call = new RetryingCall(
+    (previousAttempts, attemptListener) =>
+      new ClientCall(channel, method, previousAttempts === 0 ? base : { ...base, previousAttempts }, attemptListener),
+    listener,
+    retryOptions(undefined),
   );
+  // gRFC A21: the method config comes from the channel's first resolution, so the call
+  // waits for it (it would wait for a connection anyway); its deadline counts from now.
+  const begin = (extra?: Metadata) =>
+    channel.whenConfigured(() => {
+      if (call.finished) return;
+      const config = channel.methodConfig(method.parent.typeName, method.name);
+      base = startOptions(channel, options, metadata, config, startedAt);
+      if (base.compression !== undefined && base.compression !== "identity" && channel.codecs.get(base.compression) === undefined) {
+        call.cancel(new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(base.compression)} is not registered on this channel`));
+        return;
+      }
+      call.configure(retryOptions(config));
+      call.start(extra);
+    });
   const creds: readonly CallCredentials[] = options.credentials === undefined
     ? channel.credentials.callCredentials
     : [...channel.credentials.callCredentials, options.credentials];
   if (creds.length === 0) {
-    call.start();
+    begin();
     return call;
   }
   if (!channel.secure && creds.some((c) => !c.allowInsecure)) {
@@ -210,7 +223,7 @@ function startCall(channel: Channel, method: DescMethod, options: CallOptions, m
         for (const key of part.keys()) extra.delete(key);
         extra.merge(part);
       }
-      call.start(extra);
+      begin(extra);
     },
     (err: unknown) => call.cancel(GrpcError.from(err, Code.UNAUTHENTICATED, `call credentials failed: ${(err as Error)?.message ?? String(err)}`)),
   );

@@ -27,6 +27,9 @@ const reservedKeys = new Set([
   "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host",
 ]);
 
+/** grpc-* keys that applications do set: a server's retry pushback (gRFC A6) goes in its trailers. */
+const applicationGrpcKeys = new Set(["grpc-retry-pushback-ms"]);
+
 export function isReservedKey(key: string): boolean {
   return key.charCodeAt(0) === 58 /* ":" */ || reservedKeys.has(key);
 }
@@ -132,7 +135,7 @@ export class Metadata implements Iterable<[string, MetadataValue]> {
 function checkEntry(key: string, value: MetadataValue): string {
   const lower = key.toLowerCase();
   if (!validKey.test(lower)) throw new TypeError(`metadata key ${JSON.stringify(key)} has characters outside 0-9 a-z _ - .`);
-  if (isReservedKey(lower) || lower.startsWith("grpc-")) throw new TypeError(`metadata key ${JSON.stringify(key)} is reserved for the gRPC library`);
+  if (isReservedKey(lower) || (lower.startsWith("grpc-") && !applicationGrpcKeys.has(lower))) throw new TypeError(`metadata key ${JSON.stringify(key)} is reserved for the gRPC library`);
   if (isBinaryKey(lower)) {
     if (!(value instanceof Uint8Array)) throw new TypeError(`metadata key ${JSON.stringify(key)} ends in -bin and needs a Uint8Array value`);
   } else if (typeof value !== "string" || !validAsciiValue.test(value)) {

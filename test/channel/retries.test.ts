@@ -2,7 +2,8 @@
  * Retries (gRFC A6) on real sockets: a flaky Echo server fails chosen attempts, and the
  * server-side record of each attempt (arrival, grpc-previous-rpc-attempts, the messages
  * it read) shows what the client's retry layer did. Pushback and REFUSED_STREAM need
- * bytes a grpc-ts server does not send, so a raw node:http2 server provides them.
+ * bytes a grpc-ts server does not send, so a raw node:http2 server provides them
+ * (a grpc-ts handler's pushback is tested too).
  */
 import { after, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
@@ -327,6 +328,32 @@ test("honours a grpc-retry-pushback-ms delay from the server", async () => {
   // The policy's own backoff is at most 50 ms: the 400 ms come from the server.
   assert.ok(gap >= 390 && gap < 400 + 1_000, `the retry came ${gap.toFixed(0)} ms after the first attempt`);
   assert.equal(scripted.seen[1]!.previous, "1");
+});
+
+test("a grpc-ts handler can push back through its trailers, and the retry waits that long", async () => {
+  const pushing = await startServer((srv) =>
+    srv.add(Echo, {
+      async unary(req, ctx) {
+        const list = attempts.get(req.message) ?? [];
+        list.push({ previous: ctx.requestMetadata.getString("grpc-previous-rpc-attempts"), at: performance.now(), messages: [] });
+        attempts.set(req.message, list);
+        if (list.length > 1) return { message: req.message };
+        ctx.responseTrailer.set("grpc-retry-pushback-ms", "300");
+        throw new GrpcError(Code.UNAVAILABLE, "busy: come back in 300 ms");
+      },
+    }),
+  );
+  try {
+    const key = uniqueKey("handler pushback");
+    const client = createClient(Echo, open(retryConfig(), {}, pushing.target));
+    assert.equal((await client.unary({ message: key }, { timeoutMs: 5_000 })).message, key);
+    const seen = attempts.get(key)!;
+    assert.equal(seen.length, 2);
+    const gap = seen[1]!.at - seen[0]!.at;
+    assert.ok(gap >= 290, `the retry came ${gap.toFixed(0)} ms after the first attempt`);
+  } finally {
+    await pushing.close();
+  }
 });
 
 test("stops retrying when the server's pushback is negative", async () => {

@@ -184,7 +184,7 @@ test("a service config delivered by the manual resolver applies, wins over the c
   assert.equal((await waiting).message, "main");
 });
 
-test("a call started before the resolver's first answer gets the config that answer brings", { todo: "startCall looks the method config up at once; A21 wants calls to wait for the first resolution" }, async () => {
+test("a call started before the resolver's first answer gets the config that answer brings", async () => {
   const resolver = createManualResolver();
   resolver.update([{ host: "127.0.0.1", port }], parseServiceConfig({ methodConfig: [{ name: [{ service, method: "Unary" }], timeout: "0.3s" }] }));
   const client = createClient(Echo, open(`${resolver.scheme}:///first-call`));

@@ -92,13 +92,28 @@ export class RetryingCall implements Attempt {
   private paused = false;
   private onAbort: (() => void) | undefined;
 
+  /** Senders waiting for start() (back-pressure while the channel resolves). */
+  private startWaiters: (() => void)[] | undefined = [];
+
   constructor(
     private readonly factory: AttemptFactory,
     private readonly listener: CallListener,
-    private readonly options: RetryOptions,
+    private options: RetryOptions,
   ) {
+    this.backoffMs = 0;
+    this.configure(options);
+  }
+
+  /**
+   * Sets what is known only once the channel has its service config (the policy, a
+   * deadline from the method config); before start().
+   */
+  configure(options: RetryOptions): void {
+    this.options = options;
     const policy = options.policy;
     this.backoffMs = policy !== undefined && !isHedging(policy) ? policy.initialBackoffMs : 0;
+    if (this.onAbort !== undefined) this.options.signal?.removeEventListener("abort", this.onAbort);
+    this.onAbort = undefined;
     // Between attempts no attempt listens to the signal: the retry layer does.
     if (policy !== undefined && options.signal !== undefined) {
       const signal = options.signal;
@@ -113,7 +128,10 @@ export class RetryingCall implements Attempt {
 
   start(extraMetadata?: Metadata): void {
     this.extra = extraMetadata;
+    const waiters = this.startWaiters;
+    this.startWaiters = undefined;
     this.startAttempt();
+    for (const resolve of waiters ?? []) resolve();
   }
 
   private startAttempt(): void {
@@ -147,6 +165,11 @@ export class RetryingCall implements Attempt {
     if (this.done) return undefined;
     if (this.committed !== undefined) return this.committed.attempt.sendMessage(message, compress);
     this.buffer.push({ message, compress });
+    if (this.startWaiters !== undefined) {
+      // Not started yet: the first attempt replays the buffer; hold the sender back till then.
+      const waiters = this.startWaiters;
+      return new Promise((resolve) => waiters.push(resolve));
+    }
     if (this.options.policy === undefined) {
       if (this.buffer.length > transparentBufferMessages) {
         const newest = [...this.active].at(-1);
@@ -291,6 +314,9 @@ export class RetryingCall implements Attempt {
     clearTimeout(this.hedgeTimer);
     this.buffer.length = 0;
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener("abort", this.onAbort);
+    const waiters = this.startWaiters;
+    this.startWaiters = undefined;
+    for (const resolve of waiters ?? []) resolve();
     this.listener.onStatus(error, trailers);
   }
 
