@@ -10,6 +10,7 @@ import { Code, GrpcError } from "../protocol/status.js";
 import { defaultCodecs } from "../compression/zlib.js";
 import { NodeHttp2ClientTransport } from "../transport/node-http2/client.js";
 import { H2ClientTransport } from "../transport/h2/client.js";
+import { defaultTransport, type TransportName } from "../transport/default.js";
 import { Http2ErrorCode, type ClientTransport } from "../transport/types.js";
 import type { BackoffOptions } from "./backoff.js";
 import { getLbPolicyFactory, queuePicker, type LbPolicy, type Picker } from "./balancer/index.js";
@@ -20,7 +21,7 @@ import { credentials as channelCredentials, type ChannelCredentials } from "./cr
 import type { ClientInterceptor } from "./interceptor.js";
 import { RetryThrottle } from "./retry/throttle.js";
 import { parseTarget } from "./target.js";
-import { formatHostPort, HttpConnectTransport, selectProxy, type ProxyRoute } from "./proxy.js";
+import { formatHostPort, HttpConnectTransport, proxyRouteFor, type ProxyRoute } from "./proxy.js";
 import { getResolverFactory, parseTargetUri, type Address, type Resolver, type ResolverResult, type TargetUri } from "./resolver/index.js";
 import { globalSubchannelPool, type ConnectHandlers, type Connector, type SubchannelPool } from "./subchannel.js";
 
@@ -51,7 +52,7 @@ export interface ChannelOptions {
   minResolutionIntervalMs?: number;
   /** Share subchannels with other channels whose connection options match (default: the global pool). */
   subchannelPool?: SubchannelPool;
-  /** The HTTP/2 implementation: node:http2 ("node-http2", the default) or our own ("h2"). */
+  /** The HTTP/2 implementation: our own ("h2", the default) or node:http2 ("node-http2"); GRPC_TS_TRANSPORT sets the default. */
   transport?: "node-http2" | "h2";
   /** Keepalive (gRFC A8): PING after this long; at least 10 s. Default off. */
   keepaliveTimeMs?: number;
@@ -118,6 +119,7 @@ export class Channel {
   /** True once the resolver answered (or failed) since the channel last left IDLE. */
   private resolvedOnce = false;
   private configWaiters: (() => void)[] = [];
+  private readonly transportName: TransportName;
   /** Doubled when a server answers GOAWAY too_many_pings (A8), for new connections. */
   private keepaliveTimeMs: number;
 
@@ -131,9 +133,7 @@ export class Channel {
     this.authority = options.authority ?? nameOverride ?? builtin?.authority ?? factory.defaultAuthority(this.target);
     this.secure = credentials.kind === "tls";
     // A1: only dns targets go through a proxy; the channel then resolves the proxy's name.
-    const dnsTarget = builtin?.scheme === "dns" ? builtin.addresses[0] : undefined;
-    const proxy = dnsTarget !== undefined && "host" in dnsTarget ? selectProxy(dnsTarget.host, options.httpProxy) : undefined;
-    this.proxyRoute = proxy !== undefined && dnsTarget !== undefined && "host" in dnsTarget ? { proxy, target: dnsTarget } : undefined;
+    this.proxyRoute = builtin?.scheme === "dns" ? proxyRouteFor(builtin, options.httpProxy) : undefined;
     this.resolveTarget = this.proxyRoute === undefined ? this.target : { scheme: "dns", authority: "", endpoint: formatHostPort(this.proxyRoute.proxy.host, this.proxyRoute.proxy.port) };
     this.userAgent = options.userAgent === undefined ? libraryUserAgent : `${options.userAgent} ${libraryUserAgent}`;
     this.codecs = options.codecs ?? defaultCodecs();
@@ -142,12 +142,13 @@ export class Channel {
     this.interceptors = options.interceptors ?? [];
     this.defaultServiceConfig = options.serviceConfig === undefined ? undefined : parseServiceConfig(options.serviceConfig);
     this.serviceConfig = this.defaultServiceConfig;
+    this.transportName = options.transport ?? defaultTransport();
     const floor = options.testOnlyMinKeepaliveTimeMs ?? keepaliveFloorMs;
     this.keepaliveTimeMs = options.keepaliveTimeMs === undefined ? Infinity : Math.max(options.keepaliveTimeMs, floor);
     this.connector = this.makeConnector();
     // Channels share a subchannel only when everything about the connection is the same.
     this.optionsKey = [
-      options.transport ?? "node-http2",
+      this.transportName,
       this.keepaliveTimeMs, options.keepaliveTimeoutMs, options.keepalivePermitWithoutCalls,
       credentials.kind === "insecure" ? "insecure" : `tls:${sharingId(credentials)}:${this.authority}`,
       this.proxyRoute === undefined ? "direct" : `connect:${formatHostPort(this.proxyRoute.target.host, this.proxyRoute.target.port)}:${this.proxyRoute.proxy.userinfo ?? ""}`,
@@ -225,6 +226,11 @@ export class Channel {
    * Runs `fn` once the channel's service config is known (after the first resolution,
    * gRFC A21), leaving IDLE to get it; at once when it is known already.
    */
+  /** Whether the service config is known (whenConfigured would run at once). */
+  get configured(): boolean {
+    return this.resolvedOnce || this.state === "SHUTDOWN";
+  }
+
   whenConfigured(fn: () => void): void {
     if (this.resolvedOnce || this.state === "SHUTDOWN") return fn();
     this.configWaiters.push(fn);
@@ -413,7 +419,7 @@ export class Channel {
     const creds = this.credentials;
     const serverName = creds.kind === "tls" ? creds.serverNameOverride ?? this.options.authority?.replace(/:\d+$/, "") : undefined;
     const tls = creds.kind === "tls" ? { ca: creds.ca, cert: creds.cert, key: creds.key, serverName } : undefined;
-    const useH2 = this.options.transport === "h2";
+    const useH2 = this.transportName === "h2";
     return (address: Address, handlers: ConnectHandlers) => {
       const onGoaway = (code: number, debug = "") => {
         if (code === Http2ErrorCode.ENHANCE_YOUR_CALM && debug === "too_many_pings" && Number.isFinite(this.keepaliveTimeMs)) {

@@ -169,7 +169,9 @@ const retryBufferLimitBytes = 256 * 1024;
  */
 function startCall(channel: Channel, method: DescMethod, options: CallOptions, metadata: Metadata | undefined, listener: CallListener): RetryingCall | undefined {
   const startedAt = Date.now();
-  let base = startOptions(channel, options, metadata, undefined, startedAt);
+  // Usually the config is known (the channel resolved already): take it now, no waiting.
+  const knownConfig = channel.configured ? channel.methodConfig(method.parent.typeName, method.name) : undefined;
+  let base = startOptions(channel, options, metadata, knownConfig, startedAt);
   const retryOptions = (config: MethodConfig | undefined): RetryOptions => {
     const policy = channel.options.retries === false ? undefined : config?.retryPolicy ?? config?.hedgingPolicy;
     return {
@@ -185,22 +187,30 @@ function startCall(channel: Channel, method: DescMethod, options: CallOptions, m
     (previousAttempts, attemptListener) =>
       new ClientCall(channel, method, previousAttempts === 0 ? base : { ...base, previousAttempts }, attemptListener),
     listener,
-    retryOptions(undefined),
+    retryOptions(knownConfig),
   );
   // gRFC A21: the method config comes from the channel's first resolution, so the call
   // waits for it (it would wait for a connection anyway); its deadline counts from now.
-  const begin = (extra?: Metadata) =>
+  const begin = (extra?: Metadata) => {
+    if (channel.configured && knownConfig === channel.methodConfig(method.parent.typeName, method.name)) {
+      if (!checkCompression()) return;
+      call.start(extra);
+      return;
+    }
     channel.whenConfigured(() => {
       if (call.finished) return;
       const config = channel.methodConfig(method.parent.typeName, method.name);
       base = startOptions(channel, options, metadata, config, startedAt);
-      if (base.compression !== undefined && base.compression !== "identity" && channel.codecs.get(base.compression) === undefined) {
-        call.cancel(new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(base.compression)} is not registered on this channel`));
-        return;
-      }
+      if (!checkCompression()) return;
       call.configure(retryOptions(config));
       call.start(extra);
     });
+  };
+  const checkCompression = (): boolean => {
+    if (base.compression === undefined || base.compression === "identity" || channel.codecs.get(base.compression) !== undefined) return true;
+    call.cancel(new GrpcError(Code.INTERNAL, `compression ${JSON.stringify(base.compression)} is not registered on this channel`));
+    return false;
+  };
   const creds: readonly CallCredentials[] = options.credentials === undefined
     ? channel.credentials.callCredentials
     : [...channel.credentials.callCredentials, options.credentials];
@@ -342,7 +352,9 @@ class StreamListener implements CallListener {
 
   onStatus(error: GrpcError | undefined, trailers: Metadata): void {
     this.trailer.merge(trailers);
-    this.options.onTrailer?.(trailers);
+    // Trailers come after the messages for the reader too, even when all arrived at once.
+    const onTrailer = this.options.onTrailer;
+    if (onTrailer !== undefined) this.responses.whenConsumed(() => onTrailer(trailers));
     // Messages received before an error status are still delivered, then the error.
     if (error !== undefined) this.responses.failAfterBuffered(error);
     else this.responses.end();

@@ -11,7 +11,8 @@ import { Code, GrpcError } from "../protocol/status.js";
 import { defaultCodecs } from "../compression/zlib.js";
 import { listenNodeHttp2 } from "../transport/node-http2/server.js";
 import { listenH2 } from "../transport/h2/server.js";
-import type { Headers, ServerTransportStream, TransportServer } from "../transport/types.js";
+import { defaultTransport } from "../transport/default.js";
+import { Http2ErrorCode, type Headers, type ServerTransportStream, type TransportServer } from "../transport/types.js";
 import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
 import { serverCredentials, type ServerCredentials } from "./credentials.js";
 import type { AnyHandler, MethodHandler, ServiceImpl } from "./handler.js";
@@ -33,7 +34,7 @@ export interface ServerOptions {
   maxHeaderListSize?: number;
   /** Sees errors handlers threw that were not GrpcErrors (the client only sees UNKNOWN). */
   onHandlerError?: (error: unknown, method: DescMethod) => void;
-  /** The HTTP/2 implementation: node:http2 ("node-http2", the default) or our own ("h2"). */
+  /** The HTTP/2 implementation: our own ("h2", the default) or node:http2 ("node-http2"); GRPC_TS_TRANSPORT sets the default. */
   transport?: "node-http2" | "h2";
 }
 
@@ -96,7 +97,7 @@ export class Server {
   async listen(address: string, credentials: ServerCredentials = serverCredentials.insecure()): Promise<ListenAddress> {
     if (this.shuttingDown) throw new Error("the server is shut down");
     const target = parseListenAddress(address);
-    const listen = this.options.transport === "h2" ? listenH2 : listenNodeHttp2;
+    const listen = (this.options.transport ?? defaultTransport()) === "node-http2" ? listenNodeHttp2 : listenH2;
     const listener = await listen(
       target,
       {
@@ -123,8 +124,8 @@ export class Server {
 
   /**
    * Graceful shutdown: stops accepting connections, sends GOAWAY, refuses new calls
-   * with UNAVAILABLE and lets running calls finish; those still running after
-   * `graceMs` are cancelled. Resolves once every connection is closed.
+   * with REFUSED_STREAM (clients retry them elsewhere) and lets running calls finish;
+   * those still running after `graceMs` are cancelled. Resolves once every connection is closed.
    */
   async shutdown(options: { graceMs?: number } = {}): Promise<void> {
     this.beginShutdown();
@@ -186,7 +187,11 @@ export class Server {
       return reject(stream, 200, Code.UNIMPLEMENTED, `unknown method ${String(path)}`);
     }
     if (this.shuttingDown) {
-      return reject(stream, 200, Code.UNAVAILABLE, "server is shutting down");
+      // A stream that raced our GOAWAY (our own transport admits streams until its second,
+      // final GOAWAY): never run, so REFUSED_STREAM (RFC 9113 §8.7) and the client replays
+      // it transparently on another connection, e.g. another worker of a cluster.
+      stream.reset(Http2ErrorCode.REFUSED_STREAM);
+      return;
     }
     const encoding = headers["grpc-encoding"];
     let codec;

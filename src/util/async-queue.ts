@@ -16,6 +16,8 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   /** Set by failAfterBuffered: the error the consumer gets once the buffer is read. */
   private deferredError: { error: unknown } | undefined;
   private paused = false;
+  private consumed = false;
+  private onConsumed: (() => void) | undefined;
 
   /**
    * @param highWaterMark items buffered before the producer is asked to pause
@@ -50,6 +52,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     const waiter = this.waiter;
     if (waiter !== undefined && this.head === this.items.length) {
       this.waiter = undefined;
+      this.markConsumed();
       waiter.resolve({ value: undefined, done: true });
     }
   }
@@ -64,6 +67,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     const waiter = this.waiter;
     if (waiter !== undefined) {
       this.waiter = undefined;
+      this.markConsumed();
       waiter.reject(error);
     }
   }
@@ -72,6 +76,23 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
    * Fails the consumer after it has read the buffered items: a call's error status comes
    * after the messages received before it, however slowly they are read.
    */
+  /**
+   * Runs `fn` once the consumer has seen the end — the last item and then done, or the
+   * error — or stopped early: e.g. a call's trailers, reported after its messages.
+   */
+  whenConsumed(fn: () => void): void {
+    if (this.consumed) fn();
+    else this.onConsumed = fn;
+  }
+
+  private markConsumed(): void {
+    if (this.consumed) return;
+    this.consumed = true;
+    const fn = this.onConsumed;
+    this.onConsumed = undefined;
+    fn?.();
+  }
+
   failAfterBuffered(error: unknown): void {
     if (this.ended || this.failed || this.deferredError !== undefined) return;
     if (this.head === this.items.length) return this.fail(error);
@@ -97,8 +118,14 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
       this.error = this.deferredError.error;
       this.deferredError = undefined;
     }
-    if (this.failed) return Promise.reject(this.error);
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    if (this.failed) {
+      this.markConsumed();
+      return Promise.reject(this.error);
+    }
+    if (this.ended) {
+      this.markConsumed();
+      return Promise.resolve({ value: undefined, done: true });
+    }
     if (this.paused) {
       this.paused = false;
       this.onPressure?.(false);
@@ -115,6 +142,7 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     this.items.length = 0;
     this.head = 0;
     if (early) this.onReturn?.();
+    this.markConsumed();
     return Promise.resolve({ value: undefined, done: true });
   }
 

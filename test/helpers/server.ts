@@ -2,6 +2,7 @@
  * Test helpers: a grpc-ts server on 127.0.0.1 with a free port, and the Echo test
  * service with its default behaviour (echo, count, delay, fail_code).
  */
+import { defaultTransport } from "../../src/transport/default.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, GrpcError, Server, createChannel, createClient, credentials, type Channel, type ChannelCredentials, type ChannelOptions, type Client, type ServerCredentials, type ServerOptions, type ServiceImpl } from "../../src/index.js";
 import { Echo, type EchoRequest } from "../gen/echo_pb.js";
@@ -15,10 +16,10 @@ export interface TestServer {
 }
 
 /**
- * The HTTP/2 implementation the suite runs on: GRPC_TS_TRANSPORT=h2 selects our own,
- * anything else node:http2. Servers and channels made here use it unless told otherwise.
+ * The HTTP/2 implementation the suite runs on: ours by default, node:http2 with
+ * GRPC_TS_TRANSPORT=node-http2 (npm test runs the suite both ways).
  */
-export const testTransport: "node-http2" | "h2" = process.env.GRPC_TS_TRANSPORT === "h2" ? "h2" : "node-http2";
+export const testTransport: "node-http2" | "h2" = defaultTransport();
 
 /** Starts a server on 127.0.0.1:0 after `setup` added its services. */
 export async function startServer(setup: (server: Server) => void, options?: ServerOptions, creds?: ServerCredentials): Promise<TestServer> {

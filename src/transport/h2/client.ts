@@ -41,6 +41,11 @@ export interface H2ConnectOptions extends H2Options {
    * its streams with a connection error.
    */
   keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
+  /**
+   * An already connected socket (an HTTP CONNECT tunnel) to use instead of connecting to
+   * `address`; with `tls`, TLS runs on top of it. `address` still names the server (SNI).
+   */
+  socket?: net.Socket;
 }
 
 class H2ClientStream extends H2Stream implements ClientTransportStream {
@@ -289,8 +294,11 @@ export class H2ClientTransport implements ClientTransport {
 
   constructor(options: H2ConnectOptions) {
     const { address, tls: tlsOptions } = options;
+    const connected = tlsOptions === undefined ? options.socket : undefined;
     let socket: net.Socket;
-    if ("path" in address) {
+    if (connected !== undefined) {
+      socket = connected;
+    } else if ("path" in address) {
       socket = net.connect(address.path);
     } else if (tlsOptions === undefined) {
       socket = net.connect({ host: address.host, port: address.port, noDelay: true });
@@ -299,6 +307,7 @@ export class H2ClientTransport implements ClientTransport {
       const tlsSocket = tls.connect({
         host: address.host,
         port: address.port,
+        ...(options.socket !== undefined && { socket: options.socket }),
         ca: tlsOptions.ca,
         cert: tlsOptions.cert,
         key: tlsOptions.key,
@@ -316,9 +325,13 @@ export class H2ClientTransport implements ClientTransport {
       });
       socket = tlsSocket;
     }
-    socket.once(tlsOptions === undefined || "path" in address ? "connect" : "secureConnect", () => {
+    if (connected !== undefined) {
       this.connected = true;
-    });
+    } else {
+      socket.once(tlsOptions === undefined || "path" in address ? "connect" : "secureConnect", () => {
+        this.connected = true;
+      });
+    }
     // As node:http2 clients: responses may carry header lists of up to 64 KiB unless told otherwise.
     const limits = resolveH2Limits({ maxHeaderListSize: clientMaxHeaderListSize, ...withoutUndefined(options) });
     this.conn = new H2ClientConnection(socket, limits, options);

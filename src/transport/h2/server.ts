@@ -307,6 +307,25 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
     });
     server.on("tlsClientError", () => undefined);
   }
+  // TLS sockets still in their handshake belong to no connection yet, and server.close()
+  // waits for them (up to the 120 s handshake timeout): they are tracked by peer address
+  // until the handshake completes, and destroyed when the server closes.
+  const handshaking = new Map<string, net.Socket>();
+  const peerKey = (s: net.Socket) => (s.remoteAddress === undefined ? undefined : `${s.remoteAddress}|${s.remotePort}`);
+  if (options.tls !== undefined) {
+    server.on("connection", (socket: net.Socket) => {
+      const key = peerKey(socket);
+      if (key === undefined) return;
+      handshaking.set(key, socket);
+      socket.once("close", () => {
+        if (handshaking.get(key) === socket) handshaking.delete(key);
+      });
+    });
+    server.on("secureConnection", (socket: tls.TLSSocket) => {
+      const key = peerKey(socket);
+      if (key !== undefined) handshaking.delete(key);
+    });
+  }
   const closedPromise = new Promise<void>((resolve) => server.once("close", () => resolve()));
 
   return new Promise((resolve, reject) => {
@@ -324,6 +343,8 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
           closing = true;
           if (server.listening) server.close();
           for (const conn of connections) conn.close();
+          // Not yet an HTTP/2 connection (TLS handshake under way): nothing to drain.
+          for (const socket of handshaking.values()) socket.destroy();
           // Idle HTTP/1.1 connections close now, busy ones after their response.
           http1Server?.close();
         },
@@ -331,6 +352,7 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
           closing = true;
           if (server.listening) server.close();
           for (const conn of [...connections]) conn.destroy();
+          for (const socket of handshaking.values()) socket.destroy();
           http1Server?.closeAllConnections();
           http1Server?.close();
         },

@@ -32,6 +32,11 @@ export interface NodeHttp2ConnectOptions {
   keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
   /** Called once the connection is established (after the TLS handshake on TLS). */
   onConnect?: () => void;
+  /**
+   * An already connected socket (an HTTP CONNECT tunnel) to use instead of connecting to
+   * `address`; with `tls`, TLS runs on top of it. `address` still names the server (SNI, :authority).
+   */
+  socket?: net.Socket;
 }
 
 const kSink = Symbol("sink");
@@ -110,7 +115,9 @@ export class NodeHttp2ClientTransport implements ClientTransport {
     // We open the socket ourselves, so its own 'close' is seen: node:http2 can destroy a
     // session whose TLS peer rejected it after the handshake without emitting 'close'.
     let socket: net.Socket;
-    if ("path" in address) {
+    if (options.socket !== undefined && tls === undefined) {
+      socket = options.socket;
+    } else if ("path" in address) {
       socket = net.connect(address.path);
     } else if (tls === undefined) {
       // Small gRPC frames must not wait for Nagle.
@@ -120,6 +127,7 @@ export class NodeHttp2ClientTransport implements ClientTransport {
       socket = tlsConnect({
         host: address.host,
         port: address.port,
+        ...(options.socket !== undefined && { socket: options.socket }),
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
