@@ -38,7 +38,7 @@ const usage = `usage: npm run bench -- [options]
   --reps=N                repetitions (default 5; --quick: 1)
   --warmup-ms=N           warm-up per measurement (default 1000; --quick: 300)
   --measure-ms=N          measured window per measurement (default 3000; --quick: 1000)
-  --grpc-ts-transport=T   transport of the grpc-ts server and client (GRPC_TS_TRANSPORT; default node-http2)
+  --grpc-ts-transport=T   transport of the grpc-ts server and client: h2 (the default) or node-http2 (GRPC_TS_TRANSPORT)
   --update-readme         put this run's tables into bench/README.md (full runs only)`;
 
 interface Options {

@@ -4,28 +4,14 @@
  * node:http2). Sinks are set once per stream by the layer above; they are called
  * synchronously from socket events and must not throw.
  */
+import type { Socket } from "node:net";
 import type { PeerCertificate } from "node:tls";
 import type { Headers } from "../protocol/metadata.js";
 
 export type { Headers };
 
-/** RST_STREAM and GOAWAY error codes (RFC 9113 §7). */
-export const Http2ErrorCode = {
-  NO_ERROR: 0x0,
-  PROTOCOL_ERROR: 0x1,
-  INTERNAL_ERROR: 0x2,
-  FLOW_CONTROL_ERROR: 0x3,
-  SETTINGS_TIMEOUT: 0x4,
-  STREAM_CLOSED: 0x5,
-  FRAME_SIZE_ERROR: 0x6,
-  REFUSED_STREAM: 0x7,
-  CANCEL: 0x8,
-  COMPRESSION_ERROR: 0x9,
-  CONNECT_ERROR: 0xa,
-  ENHANCE_YOUR_CALM: 0xb,
-  INADEQUATE_SECURITY: 0xc,
-  HTTP_1_1_REQUIRED: 0xd,
-} as const;
+/** RST_STREAM and GOAWAY error codes (RFC 9113 §7), defined with the frames. */
+export { Http2ErrorCode } from "../protocol/http2/constants.js";
 
 export interface PeerInfo {
   /** "ipv4:127.0.0.1:1234", "ipv6:[::1]:1234" or "unix:/path", as gRPC peers name them. */
@@ -116,6 +102,40 @@ export interface ClientTransportStream {
   /** Stops delivering response data (flow control holds the peer back) until `resume`. */
   pause(): void;
   resume(): void;
+}
+
+/** How a client transport connects: the same for every implementation. */
+export interface ClientConnectOptions {
+  /** TCP address or unix socket path. */
+  address: { host: string; port: number } | { path: string };
+  tls?: {
+    ca?: string | Buffer | (string | Buffer)[];
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    /** The name checked against the server certificate and sent as SNI. */
+    serverName?: string;
+    rejectUnauthorized?: boolean;
+  };
+  /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
+  onClose?: (error: Error | undefined) => void;
+  /** Called when the server sends GOAWAY (with its debug data): no new streams go to this connection. */
+  onGoaway?: (errorCode: number, debugData: string) => void;
+  /**
+   * Called once the connection is established: when the server's first SETTINGS arrive,
+   * so a socket that accepts and closes at once counts as a failed attempt.
+   */
+  onConnect?: () => void;
+  /**
+   * Keepalive (gRFC A8): a PING every `timeMs` while calls are open (or always, with
+   * `permitWithoutCalls`); no answer within `timeoutMs` closes the connection, failing
+   * its calls with UNAVAILABLE.
+   */
+  keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
+  /**
+   * An already connected socket (an HTTP CONNECT tunnel) to use instead of connecting to
+   * `address`; with `tls`, TLS runs on top of it. `address` still names the server (SNI, :authority).
+   */
+  socket?: Socket;
 }
 
 /** One client HTTP/2 connection. */

@@ -7,37 +7,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { checkServerIdentity as defaultCheckServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
 import { headersFromRawPairs } from "../../protocol/metadata.js";
-import type { ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
+import type { ClientConnectOptions, ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
 
-export interface NodeHttp2ConnectOptions {
-  /** TCP address or unix socket path. */
-  address: { host: string; port: number } | { path: string };
-  tls?: {
-    ca?: string | Buffer | (string | Buffer)[];
-    cert?: string | Buffer;
-    key?: string | Buffer;
-    /** The name checked against the server certificate and sent as SNI. */
-    serverName?: string;
-    rejectUnauthorized?: boolean;
-  };
-  /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
-  onClose?: (error: Error | undefined) => void;
-  /** Called when the server sends GOAWAY (with its debug data): no new streams go to this connection. */
-  onGoaway?: (errorCode: number, debugData: string) => void;
-  /**
-   * Keepalive (gRFC A8): a PING every `timeMs` while calls are open (or always, with
-   * `permitWithoutCalls`); no answer within `timeoutMs` closes the connection, failing
-   * its calls with UNAVAILABLE.
-   */
-  keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
-  /** Called once the connection is established (after the TLS handshake on TLS). */
-  onConnect?: () => void;
-  /**
-   * An already connected socket (an HTTP CONNECT tunnel) to use instead of connecting to
-   * `address`; with `tls`, TLS runs on top of it. `address` still names the server (SNI, :authority).
-   */
-  socket?: net.Socket;
-}
+export type NodeHttp2ConnectOptions = ClientConnectOptions;
 
 const kSink = Symbol("sink");
 type StreamWithSink = http2.ClientHttp2Stream & { [kSink]: ClientStreamSink; lastError?: Error; owner?: http2.ClientHttp2Session; transport?: NodeHttp2ClientTransport };
