@@ -10,7 +10,7 @@ import { encodeGrpcMessage } from "../protocol/grpc-message.js";
 import { Code, GrpcError } from "../protocol/status.js";
 import { defaultCodecs } from "../compression/zlib.js";
 import { listenNodeHttp2 } from "../transport/node-http2/server.js";
-import { listenH2 } from "../transport/h2/server.js";
+import { listenH2, type H2Options } from "../transport/h2/index.js";
 import { defaultTransport } from "../transport/default.js";
 import { Http2ErrorCode, type Headers, type ServerTransportStream, type TransportServer } from "../transport/types.js";
 import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
@@ -28,10 +28,39 @@ export interface ServerOptions {
   interceptors?: readonly ServerInterceptor[];
   /** Compression algorithms accepted and offered. Default gzip and deflate. */
   codecs?: CodecRegistry;
-  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  /** SETTINGS_MAX_CONCURRENT_STREAMS per connection; streams beyond it get RST_STREAM(REFUSED_STREAM). Default 1000. */
   maxConcurrentStreams?: number;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE: largest request header block. Default 16 KiB. */
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: largest request header block; a larger one is answered 431 with RESOURCE_EXHAUSTED. Default 16 KiB. */
   maxHeaderListSize?: number;
+  /**
+   * Connection management (gRFC A9), keepalive and ping policing: this option and the
+   * seven below are enforced by the "h2" transport (node-http2 ignores them). They close
+   * connections, not calls: a graceful GOAWAY (2^31-1 and a PING, then the real last
+   * stream id) lets running calls finish while clients reconnect for new ones.
+   * maxConnectionIdleMs, maxConnectionAgeMs and keepaliveTimeMs are at least 1 s.
+   *
+   * No call open for this long ⇒ GOAWAY(NO_ERROR, "max_idle"). Default off.
+   */
+  maxConnectionIdleMs?: number;
+  /** A connection this old (±10 % jitter) ⇒ GOAWAY(NO_ERROR, "max_age"); running calls go on. Default off. */
+  maxConnectionAgeMs?: number;
+  /** After the final "max_age" GOAWAY, calls still running get this long; then the connection closes and they are cancelled. Default off (they run to the end). */
+  maxConnectionAgeGraceMs?: number;
+  /** Nothing received on a connection for this long ⇒ the server PINGs the client. Default 2 h. */
+  keepaliveTimeMs?: number;
+  /** No answer within this after a keepalive PING ⇒ the connection closes; its calls' handlers see CANCELLED. Default 20 s. */
+  keepaliveTimeoutMs?: number;
+  /**
+   * Ping policing (PERMIT_KEEPALIVE_TIME): a client PING sooner than this after its
+   * previous one is a strike; after two, the third ends the connection with GOAWAY
+   * ENHANCE_YOUR_CALM "too_many_pings" (the client then doubles its keepalive time).
+   * Sending HEADERS or DATA clears the strikes. Default 5 min.
+   */
+  keepaliveMinPingIntervalMs?: number;
+  /** PERMIT_KEEPALIVE_WITHOUT_CALLS: accept client PINGs while no call is open; otherwise they need 2 h between them. Default false. */
+  keepalivePermitWithoutCalls?: boolean;
+  /** TEST ONLY: lowers the 1 s floor on keepaliveTimeMs, maxConnectionIdleMs and maxConnectionAgeMs so tests can run fast. Never set it in production. */
+  testOnlyMinTimeMs?: number;
   /** Sees errors handlers threw that were not GrpcErrors (the client only sees UNKNOWN). */
   onHandlerError?: (error: unknown, method: DescMethod) => void;
   /** The HTTP/2 implementation: our own ("h2", the default) or node:http2 ("node-http2"); GRPC_TS_TRANSPORT sets the default. */
@@ -39,6 +68,10 @@ export interface ServerOptions {
 }
 
 export const defaultMaxReceiveMessageBytes = 4 * 1024 * 1024;
+/** As grpc-go's server keepalive and grpc-java's max idle/age: shorter timers would churn connections. */
+const connectionTimerFloorMs = 1000;
+/** A8 server enforcement defaults (C-core's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS). */
+const defaultKeepaliveMinPingIntervalMs = 5 * 60_000;
 
 export class Server {
   private readonly routes = new Map<string, MethodEntry>();
@@ -104,11 +137,28 @@ export class Server {
         tls: credentials.kind === "tls" ? credentials : undefined,
         maxConcurrentStreams: this.options.maxConcurrentStreams,
         maxHeaderListSize: this.options.maxHeaderListSize ?? 16 * 1024,
+        ...this.connectionManagementOptions(),
       },
       (stream) => this.dispatch(stream),
     );
     this.listeners.push(listener);
     return listener.address;
+  }
+
+  /** The A9 and keepalive options for the h2 transport, floors applied; unset ones keep the transport's defaults. */
+  private connectionManagementOptions(): H2Options {
+    const o = this.options;
+    const floorMs = o.testOnlyMinTimeMs ?? connectionTimerFloorMs;
+    const atLeastFloor = (ms: number | undefined) => (ms === undefined ? undefined : Math.max(ms, floorMs));
+    return {
+      maxConnectionIdleMs: atLeastFloor(o.maxConnectionIdleMs),
+      maxConnectionAgeMs: atLeastFloor(o.maxConnectionAgeMs),
+      maxConnectionAgeGraceMs: o.maxConnectionAgeGraceMs,
+      keepaliveTimeMs: atLeastFloor(o.keepaliveTimeMs),
+      keepaliveTimeoutMs: o.keepaliveTimeoutMs,
+      keepaliveMinPingIntervalMs: o.keepaliveMinPingIntervalMs ?? defaultKeepaliveMinPingIntervalMs,
+      keepalivePermitWithoutCalls: o.keepalivePermitWithoutCalls ?? false,
+    };
   }
 
   /** Runs `listener` once when shutdown starts (before connections are told to go away). */

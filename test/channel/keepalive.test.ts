@@ -1,6 +1,6 @@
 /**
  * Client keepalive (gRFC A8) on real sockets. A frozen peer — a child process running
- * the Route Guide server, stopped with SIGSTOP — answers no PING: the channel must
+ * the Route Guide service, stopped with SIGSTOP — answers no PING: the channel must
  * notice within keepaliveTime + keepaliveTimeout and fail the call in flight with
  * UNAVAILABLE. A healthy peer keeps its connection however long the call. A server
  * answering GOAWAY ENHANCE_YOUR_CALM "too_many_pings" doubles the keepalive time of the
@@ -25,18 +25,18 @@ after(async () => {
   for (const step of cleanup.reverse()) await step();
 });
 
-// Keepalive lives in the node:http2 transport (the default), so these channels use it.
+// The default transport: npm test runs this file on ours, then on node:http2.
 function open(target: string, options: ChannelOptions): Channel {
-  const channel = createChannel(target, undefined, { transport: "node-http2", testOnlyMinKeepaliveTimeMs: 50, ...options });
+  const channel = createChannel(target, undefined, { testOnlyMinKeepaliveTimeMs: 50, ...options });
   cleanup.push(() => channel.close());
   return channel;
 }
 
-/** The Route Guide server in a child process on a free port; resolves with its port once it listens. */
+/** The Route Guide service in a child process on a free port; resolves with its port once it listens. */
 async function startChildServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/route-guide/server.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/route-guide-child.ts"], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: "0" },
+    env: process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   cleanup.push(async () => {

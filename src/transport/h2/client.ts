@@ -6,47 +6,17 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { Http2ErrorCode } from "../../protocol/http2/constants.js";
+import { Http2ErrorCode, http2ErrorName } from "../../protocol/http2/constants.js";
 import { checkResponseHeaders, checkTrailers, parseContentLength } from "../../protocol/http2/header-rules.js";
 import type { DecodedHeaders } from "../../protocol/http2/hpack-decoder.js";
-import type { ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
+import type { ClientConnectOptions, ClientStreamSink, ClientTransport, ClientTransportStream, Headers, PeerInfo } from "../types.js";
 import { H2Connection, maxWindowSize } from "./connection.js";
 import { resolveH2Limits, type H2Limits, type H2Options } from "./options.js";
 import { peerInfoOf } from "./peer.js";
 import { H2Stream } from "./stream.js";
 
-export interface H2ConnectOptions extends H2Options {
-  /** TCP address or unix socket path. */
-  address: { host: string; port: number } | { path: string };
-  tls?: {
-    ca?: string | Buffer | (string | Buffer)[];
-    cert?: string | Buffer;
-    key?: string | Buffer;
-    /** The name checked against the server certificate and sent as SNI. */
-    serverName?: string;
-    rejectUnauthorized?: boolean;
-  };
-  /** Called once when the connection is gone (closed, failed, or after GOAWAY drained). */
-  onClose?: (error: Error | undefined) => void;
-  /** Called when the server sends GOAWAY (with its debug data): no new streams go to this connection. */
-  onGoaway?: (errorCode: number, debugData: string) => void;
-  /**
-   * Called once the connection is established: when the server's first SETTINGS arrive,
-   * so a socket that accepts and closes at once counts as a failed attempt.
-   */
-  onConnect?: () => void;
-  /**
-   * Keepalive (gRFC A8): a PING every `timeMs` while streams are open (or always, with
-   * `permitWithoutCalls`); no ACK within `timeoutMs` destroys the connection, failing
-   * its streams with a connection error.
-   */
-  keepalive?: { timeMs: number; timeoutMs: number; permitWithoutCalls: boolean };
-  /**
-   * An already connected socket (an HTTP CONNECT tunnel) to use instead of connecting to
-   * `address`; with `tls`, TLS runs on top of it. `address` still names the server (SNI).
-   */
-  socket?: net.Socket;
-}
+/** Connection options, and our HTTP/2's limits (window sizes, flood guards…). */
+export interface H2ConnectOptions extends H2Options, ClientConnectOptions {}
 
 class H2ClientStream extends H2Stream implements ClientTransportStream {
   private gotResponse = false;
@@ -245,6 +215,8 @@ class H2ClientConnection extends H2Connection {
   }
 
   protected onPeerGoaway(lastStreamId: number, errorCode: number, debug: string): void {
+    // A GOAWAY with an error (ENHANCE_YOUR_CALM "too_many_pings"…) is why the streams still open will fail.
+    if (errorCode !== Http2ErrorCode.NO_ERROR) this.error ??= new Error(`the server sent GOAWAY ${http2ErrorName(errorCode)}${debug === "" ? "" : ` (${debug})`}`);
     // Streams above lastStreamId were never processed: safe to retry elsewhere.
     for (const stream of [...this.streams.values()]) {
       if (stream.id > lastStreamId) stream.abort(Http2ErrorCode.REFUSED_STREAM, true, "stream not processed before GOAWAY", undefined);

@@ -8,6 +8,7 @@
  * server.ts and client.ts.
  */
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import {
   Http2ErrorCode, SettingsId, connectionPreface, defaultInitialWindowSize, maxWindowSize, minMaxFrameSize,
 } from "../../protocol/http2/constants.js";
@@ -20,6 +21,7 @@ import type { Headers } from "../types.js";
 import type { H2Limits } from "./options.js";
 import { FloodGuard, floodMessages, type FloodKind } from "./flood-guard.js";
 import { HeaderBlockAssembler } from "./header-block.js";
+import { PingStrikes, tooManyPings } from "./ping-strikes.js";
 import type { H2Stream } from "./stream.js";
 
 /** How a stream left the table; decides what late frames for it mean (RFC 9113 §5.1). */
@@ -72,11 +74,15 @@ export abstract class H2Connection {
   /** Control frames (ACKs, resets) queued while the socket is backed up. */
   private pendingControlFrames = 0;
   private readonly floods: FloodGuard;
+  /** Server side: PINGs policed against the permitted keepalive interval. */
+  private readonly pingStrikes: PingStrikes | undefined;
   private readonly pingWaiters = new Map<string, () => void>();
 
   /** GOAWAY sent: the last peer stream we will process (phase two), or 2^31-1 in phase one. */
   goawaySentLastStreamId: number | undefined;
   goawayReceived = false;
+  /** When bytes last arrived (performance.now()): the server's keepalive pings a quiet connection. */
+  lastReadAt = performance.now();
   /** No more frames are read or written (connection error, socket gone). */
   dead = false;
   /** Why the connection ended, when it failed. */
@@ -90,6 +96,7 @@ export abstract class H2Connection {
     this.nextStreamId = isServer ? 2 : 1;
     this.prefacePending = isServer;
     this.floods = new FloodGuard(limits);
+    this.pingStrikes = isServer ? new PingStrikes(limits.keepaliveMinPingIntervalMs, limits.keepalivePermitWithoutCalls, limits.maxPingStrikes) : undefined;
     this.headerBlock = new HeaderBlockAssembler(2 * limits.maxHeaderListSize + 16_384, limits.maxContinuationFrames);
     this.onSocketData = this.onSocketData.bind(this);
     this.onSocketError = this.onSocketError.bind(this);
@@ -178,7 +185,15 @@ export abstract class H2Connection {
   writeHeaders(streamId: number, headers: Headers, endStream: boolean): void {
     const block = this.encoder.encode(headers);
     this.writer.headers(streamId, block, endStream, this.peerMaxFrameSize);
+    this.pingStrikes?.reset();
     this.scheduleFlush();
+  }
+
+  /** One DATA frame, within the windows; the caller flushes. */
+  writeDataFrame(streamId: number, data: Uint8Array, endStream: boolean): void {
+    this.writer.data(streamId, data, endStream);
+    // Sending HEADERS or DATA forgives the peer's ping strikes (A8 server enforcement).
+    this.pingStrikes?.reset();
   }
 
   /** A control frame we owe the peer; a peer that makes us owe too many while not reading is cut off. */
@@ -214,6 +229,7 @@ export abstract class H2Connection {
 
   private onSocketData(chunk: Buffer): void {
     if (this.dead) return;
+    this.lastReadAt = performance.now();
     this.inRead = true;
     try {
       let data: Uint8Array = chunk;
@@ -544,6 +560,10 @@ export abstract class H2Connection {
       return;
     }
     if (!this.allow("ping")) return;
+    if (this.pingStrikes !== undefined && !this.pingStrikes.received(performance.now(), this.streams.size > 0)) {
+      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, tooManyPings);
+      return;
+    }
     if (!this.oweControlFrame()) return;
     this.writer.ping(frame.opaqueData, true);
   }

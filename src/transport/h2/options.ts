@@ -47,6 +47,31 @@ export interface H2Limits {
   streamErrorFlood: RateLimit;
   /** Two-phase GOAWAY: how long to wait for the PING that follows the first GOAWAY. */
   goawayPingTimeoutMs: number;
+
+  // ---- server only: ping policing (gRFC A8 server enforcement, C-core's ping abuse policy) ----
+  // Off for the bare transport (any PING rate under pingFlood is fine); the gRPC Server
+  // turns it on with A8's defaults, 5 min and no pings without calls.
+  /**
+   * PERMIT_KEEPALIVE_TIME: a PING sooner than this after the previous one is a strike
+   * (with no call open and `keepalivePermitWithoutCalls` false, the interval is 2 h).
+   */
+  keepaliveMinPingIntervalMs: number;
+  /** PERMIT_KEEPALIVE_WITHOUT_CALLS: whether PINGs on a connection with no call open are fine. */
+  keepalivePermitWithoutCalls: boolean;
+  /** Strikes forgiven; one more ends the connection with GOAWAY ENHANCE_YOUR_CALM "too_many_pings". */
+  maxPingStrikes: number;
+
+  // ---- server only: connection management (gRFC A9) and keepalive; Infinity turns one off ----
+  /** MAX_CONNECTION_IDLE: no call open for this long ⇒ graceful GOAWAY(NO_ERROR, "max_idle"). */
+  maxConnectionIdleMs: number;
+  /** MAX_CONNECTION_AGE, jittered ±10 %: ⇒ graceful GOAWAY(NO_ERROR, "max_age"); running calls go on. */
+  maxConnectionAgeMs: number;
+  /** MAX_CONNECTION_AGE_GRACE: after the final "max_age" GOAWAY, calls still running get this long, then the connection is closed. */
+  maxConnectionAgeGraceMs: number;
+  /** Nothing read for this long ⇒ we PING the client. */
+  keepaliveTimeMs: number;
+  /** Nothing read within this after our keepalive PING ⇒ the connection is closed and its calls cancelled. */
+  keepaliveTimeoutMs: number;
 }
 
 export interface RateLimit {
@@ -77,6 +102,14 @@ export const defaultH2Limits: H2Limits = {
   controlFrameFlood: { burst: 100_000, perSecond: 50_000 },
   streamErrorFlood: { burst: 1000, perSecond: 100 },
   goawayPingTimeoutMs: 1000,
+  keepaliveMinPingIntervalMs: 0,
+  keepalivePermitWithoutCalls: true,
+  maxPingStrikes: 2,
+  maxConnectionIdleMs: Infinity,
+  maxConnectionAgeMs: Infinity,
+  maxConnectionAgeGraceMs: Infinity,
+  keepaliveTimeMs: 2 * 60 * 60_000,
+  keepaliveTimeoutMs: 20_000,
 };
 
 export function resolveH2Limits(options: H2Options | undefined): H2Limits {

@@ -3,7 +3,8 @@
  * connections (cleartext with prior knowledge, or TLS with ALPN h2) are served by
  * H2Connection, each request stream handed to `onStream` as a ServerTransportStream.
  * It checks requests against RFC 9113 §8 before the gRPC layer sees them, refuses
- * streams past MAX_CONCURRENT_STREAMS, and shuts down with a two-phase GOAWAY.
+ * streams past MAX_CONCURRENT_STREAMS, shuts down with a two-phase GOAWAY, and manages
+ * its connections (max idle, max age, keepalive: connection-management.ts).
  */
 import * as http from "node:http";
 import * as net from "node:net";
@@ -14,6 +15,7 @@ import { checkRequestHeaders, checkTrailers, parseContentLength } from "../../pr
 import type { DecodedHeaders, HpackDecodeResult } from "../../protocol/http2/hpack-decoder.js";
 import type { Headers, PeerInfo, ServerStreamSink, ServerTransportStream, TransportServer } from "../types.js";
 import { H2Connection, maxWindowSize } from "./connection.js";
+import { ConnectionManager } from "./connection-management.js";
 import { resolveH2Limits, type H2Limits, type H2Options } from "./options.js";
 import { peerInfoOf } from "./peer.js";
 import { H2Stream } from "./stream.js";
@@ -149,6 +151,7 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
 class H2ServerConnection extends H2Connection {
   private peerInfo: PeerInfo | undefined;
   private goawayTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly management: ConnectionManager;
 
   constructor(
     socket: net.Socket,
@@ -160,12 +163,14 @@ class H2ServerConnection extends H2Connection {
     super(socket, true, limits);
     // Our SETTINGS would corrupt an HTTP/1.1 response: wait for the client's preface first.
     this.start(handOff !== undefined);
+    this.management = new ConnectionManager(this, limits);
   }
 
   protected override onBadPreface(received: Uint8Array): void {
     // An HTTP/1.x request line starts with an upper-case method token (RFC 9112 §3).
     const first = received[0]!;
     if (this.handOff !== undefined && first >= 0x41 && first <= 0x5a) {
+      this.management.stop();
       this.detach();
       this.onGone(this);
       this.handOff(this.socket, received);
@@ -218,19 +223,25 @@ class H2ServerConnection extends H2Connection {
     // The client opens no more streams; those open finish, then maybeFinish closes.
   }
 
-  /** Graceful close: GOAWAY(2^31-1) and a PING, then GOAWAY(last stream) once it returns (RFC 9113 §6.8). */
-  close(): void {
+  /**
+   * Graceful close: GOAWAY(2^31-1) and a PING, then GOAWAY(last stream) once it returns
+   * (RFC 9113 §6.8), both with `debug` ("max_age", "max_idle"); `onFinalGoaway` runs once
+   * the second is sent. Streams already open finish; then the socket closes.
+   */
+  close(debug = "", onFinalGoaway?: () => void): void {
     if (this.closing || this.dead) return;
     this.closing = true;
+    const debugData = new TextEncoder().encode(debug);
     this.goawaySentLastStreamId = maxWindowSize;
-    this.writer.goaway(maxWindowSize, Http2ErrorCode.NO_ERROR);
+    this.writer.goaway(maxWindowSize, Http2ErrorCode.NO_ERROR, debugData);
     const secondPhase = () => {
       if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
       this.goawayTimer = undefined;
-      if (this.dead) return;
+      if (this.dead || this.goawaySentLastStreamId !== maxWindowSize) return;
       this.goawaySentLastStreamId = this.lastPeerStreamId;
-      this.writer.goaway(this.lastPeerStreamId, Http2ErrorCode.NO_ERROR);
+      this.writer.goaway(this.lastPeerStreamId, Http2ErrorCode.NO_ERROR, debugData);
       this.scheduleFlush();
+      onFinalGoaway?.();
       this.maybeFinish();
     };
     this.ping(randomBytes(8), secondPhase);
@@ -238,12 +249,18 @@ class H2ServerConnection extends H2Connection {
     this.goawayTimer.unref();
   }
 
+  protected override onStreamRemoved(): void {
+    this.management.streamClosed();
+  }
+
   protected override onShutdown(): void {
+    this.management.stop();
     if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
     this.goawayTimer = undefined;
   }
 
   protected onSocketClosed(): void {
+    this.management.stop();
     if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
     this.goawayTimer = undefined;
     this.onGone(this);

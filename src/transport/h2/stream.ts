@@ -122,7 +122,7 @@ export abstract class H2Stream {
     while (offset < data.length) {
       const n = Math.min(data.length - offset, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
       if (n <= 0) break;
-      conn.writer.data(this.id, offset === 0 && n === data.length ? data : data.subarray(offset, offset + n), false);
+      conn.writeDataFrame(this.id, offset === 0 && n === data.length ? data : data.subarray(offset, offset + n), false);
       this.sendWindow -= n;
       conn.sendWindow -= n;
       offset += n;
@@ -147,7 +147,7 @@ export abstract class H2Stream {
       const piece = n === chunk.length ? chunk : chunk.subarray(0, n);
       const last = n === chunk.length && this.outChunks.length === 1;
       const endHere = last && this.endQueued && this.outTrailers === undefined;
-      conn.writer.data(this.id, piece, endHere);
+      conn.writeDataFrame(this.id, piece, endHere);
       this.sendWindow -= n;
       conn.sendWindow -= n;
       this.outBytes -= n;
@@ -167,7 +167,7 @@ export abstract class H2Stream {
       if (trailers !== undefined) {
         this.sendHeaderBlock(trailers, true);
       } else {
-        conn.writer.data(this.id, noBytes, true);
+        conn.writeDataFrame(this.id, noBytes, true);
         conn.scheduleFlush();
         this.markLocalEnded();
       }
