@@ -3,6 +3,7 @@
  * on TCP, TLS and unix sockets, and graceful shutdown. Requests the server cannot
  * route or accept are answered here, before any per-call state exists.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { CodecRegistry, identity } from "../protocol/compression.js";
 import { parseGrpcTimeout } from "../protocol/grpc-timeout.js";
@@ -20,6 +21,13 @@ import { composeServerInterceptors, type ServerInterceptor, type ServerNext } fr
 import { parseListenAddress, type ListenAddress } from "./listen-address.js";
 
 export interface ServerOptions {
+  /**
+   * Serves HTTP/1.1 on the same port (our transport only): a cleartext connection that
+   * starts with an HTTP/1.x request line, or a TLS one that negotiates http/1.1, goes to
+   * this node:http handler (the base for gRPC-Web and REST gateways). Without it such
+   * connections are refused.
+   */
+  http1?: (request: IncomingMessage, response: ServerResponse) => void;
   /** Largest request message accepted, after decompression; larger ones fail with RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxReceiveMessageBytes?: number;
   /** Largest response message sent; larger ones fail the call with RESOURCE_EXHAUSTED. Default unlimited. */
@@ -138,6 +146,7 @@ export class Server {
         maxConcurrentStreams: this.options.maxConcurrentStreams,
         maxHeaderListSize: this.options.maxHeaderListSize ?? 16 * 1024,
         ...this.connectionManagementOptions(),
+        http1: this.options.http1,
       },
       (stream) => this.dispatch(stream),
     );
