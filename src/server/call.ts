@@ -369,7 +369,8 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
         if (this.done) return;
         const bytes = this.encodeResponse(value);
         if (bytes instanceof GrpcError) throw bytes;
-        const frame = await this.frameResponse(bytes);
+        // Uncompressed messages are framed synchronously: no promise per message.
+        const frame = this.sendCodec !== undefined && this.compressNextMessage ? await this.frameResponse(bytes) : encodeFrame(bytes, 0);
         if (this.done) return;
         this.sendHeader();
         if (!this.stream.write(frame)) {

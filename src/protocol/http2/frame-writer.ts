@@ -10,10 +10,12 @@ import type { Priority, Setting } from "./frame.js";
 
 /** DATA payloads at least this long are queued by reference instead of copied. */
 const copyLimit = 2048;
-const slabSize = 64 * 1024;
+/** Slabs start small (an idle connection holds one) and double up to the maximum under load. */
+const initialSlabSize = 4 * 1024;
+const maxSlabSize = 64 * 1024;
 
 export class FrameWriter {
-  private slab = new Uint8Array(slabSize);
+  private slab = new Uint8Array(initialSlabSize);
   /** Start of the slab bytes not yet queued in `chunks`. */
   private start = 0;
   private pos = 0;
@@ -150,7 +152,7 @@ export class FrameWriter {
   private reserve(n: number): number {
     if (this.pos + n > this.slab.length) {
       this.cutSlab();
-      this.slab = new Uint8Array(Math.max(slabSize, n));
+      this.slab = new Uint8Array(Math.max(Math.min(this.slab.length * 2, maxSlabSize), n));
       this.start = 0;
       this.pos = 0;
     }

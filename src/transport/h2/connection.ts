@@ -165,7 +165,9 @@ export abstract class H2Connection {
   scheduleFlush(): void {
     if (this.inRead || this.flushQueued || this.dead) return;
     this.flushQueued = true;
-    queueMicrotask(this.flush);
+    // nextTick runs once the microtask queue is empty: every frame a burst of promise-driven
+    // work produces (a server stream's messages, say) leaves in one socket write.
+    process.nextTick(this.flush);
   }
 
   private flush(): void {
