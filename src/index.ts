@@ -8,6 +8,7 @@ export { CodecRegistry, type Codec } from "./protocol/compression.js";
 export { gzipCodec, deflateCodec, defaultCodecs } from "./compression/zlib.js";
 
 export { Server, type ServerOptions } from "./server/server.js";
+export { serveCluster, type ClusterOptions, type ClusterPrimary, type ClusterWorker } from "./server/cluster.js";
 export { serverCredentials, type ServerCredentials } from "./server/credentials.js";
 export type { ListenAddress } from "./server/listen-address.js";
 export type {
