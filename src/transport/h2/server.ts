@@ -6,6 +6,7 @@
  * streams past MAX_CONCURRENT_STREAMS, shuts down with a two-phase GOAWAY, and manages
  * its connections (max idle, max age, keepalive: connection-management.ts).
  */
+import { bindServer, type ListenTarget } from "../bind.js";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -42,7 +43,7 @@ export interface H2ServerOptions extends H2Options {
 /** Hands a socket, and the bytes already read from it, to the HTTP/1.1 server. */
 type HandOff = (socket: net.Socket, received: Uint8Array | undefined) => void;
 
-export type ListenTarget = { host: string; port: number } | { path: string };
+export type { ListenTarget };
 
 class H2ServerStream extends H2Stream implements ServerTransportStream {
   private sink: ServerStreamSink | undefined;
@@ -345,38 +346,28 @@ export function listenH2(target: ListenTarget, options: H2ServerOptions, onStrea
   }
   const closedPromise = new Promise<void>((resolve) => server.once("close", () => resolve()));
 
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    const onListening = () => {
-      server.off("error", reject);
-      server.on("error", () => undefined);
-      const addr = server.address();
-      const address = typeof addr === "string" || addr === null
-        ? { path: "path" in target ? target.path : String(addr) }
-        : { host: addr.address, port: addr.port };
-      resolve({
-        address,
-        close() {
-          closing = true;
-          if (server.listening) server.close();
-          for (const conn of connections) conn.close();
-          // Not yet an HTTP/2 connection (TLS handshake under way): nothing to drain.
-          for (const socket of handshaking.values()) socket.destroy();
-          // Idle HTTP/1.1 connections close now, busy ones after their response.
-          http1Server?.close();
-        },
-        destroy() {
-          closing = true;
-          if (server.listening) server.close();
-          for (const conn of [...connections]) conn.destroy();
-          for (const socket of handshaking.values()) socket.destroy();
-          http1Server?.closeAllConnections();
-          http1Server?.close();
-        },
-        closed: () => closedPromise,
-      });
+  return bindServer(server, target).then((address) => {
+    server.on("error", () => undefined);
+    return {
+      address,
+      close() {
+        closing = true;
+        if (server.listening) server.close();
+        for (const conn of connections) conn.close();
+        // Not yet an HTTP/2 connection (TLS handshake under way): nothing to drain.
+        for (const socket of handshaking.values()) socket.destroy();
+        // Idle HTTP/1.1 connections close now, busy ones after their response.
+        http1Server?.close();
+      },
+      destroy() {
+        closing = true;
+        if (server.listening) server.close();
+        for (const conn of [...connections]) conn.destroy();
+        for (const socket of handshaking.values()) socket.destroy();
+        http1Server?.closeAllConnections();
+        http1Server?.close();
+      },
+      closed: () => closedPromise,
     };
-    if ("path" in target) server.listen(target.path, onListening);
-    else server.listen(target.port, target.host, onListening);
   });
 }

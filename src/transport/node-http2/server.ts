@@ -4,6 +4,7 @@
  * Listeners are shared module functions that find their sink on the stream, so a
  * stream costs no closures.
  */
+import { bindServer, type ListenTarget } from "../bind.js";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -26,7 +27,7 @@ export interface NodeHttp2ServerOptions {
   maxHeaderListSize?: number;
 }
 
-export type ListenTarget = { host: string; port: number } | { path: string };
+export type { ListenTarget };
 
 const kSink = Symbol("sink");
 const kOwner = Symbol("owner");
@@ -206,30 +207,20 @@ export function listenNodeHttp2(
   server.on("sessionError", ignoreError);
   const closedPromise = new Promise<void>((resolve) => server.once("close", () => resolve()));
 
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    const onListening = () => {
-      server.off("error", reject);
-      server.on("error", ignoreError);
-      const addr = server.address();
-      const address = typeof addr === "string" || addr === null
-        ? { path: "path" in target ? target.path : String(addr) }
-        : { host: addr.address, port: addr.port };
-      resolve({
-        address,
-        close() {
-          if (server.listening) server.close();
-          for (const session of sessions) if (!session.closed) session.close();
-        },
-        destroy() {
-          if (server.listening) server.close();
-          for (const session of sessions) session.destroy();
-          for (const socket of sockets) socket.destroy();
-        },
-        closed: () => closedPromise,
-      });
+  return bindServer(server, target).then((address) => {
+    server.on("error", ignoreError);
+    return {
+      address,
+      close() {
+        if (server.listening) server.close();
+        for (const session of sessions) if (!session.closed) session.close();
+      },
+      destroy() {
+        if (server.listening) server.close();
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      },
+      closed: () => closedPromise,
     };
-    if ("path" in target) server.listen(target.path, onListening);
-    else server.listen(target.port, target.host, onListening);
   });
 }
