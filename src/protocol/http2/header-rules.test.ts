@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkRequestHeaders, checkResponseHeaders, checkTrailers, parseContentLength } from "./header-rules.js";
-import type { DecodedHeaders } from "./hpack-decoder.js";
+import { HpackDecoder, type DecodedHeaders } from "./hpack-decoder.js";
+import { HpackEncoder } from "./hpack-encoder.js";
 
 const request: DecodedHeaders = { ":method": "POST", ":scheme": "http", ":path": "/a.B/C", ":authority": "h", te: "trailers" };
 
@@ -26,6 +27,11 @@ const requestCases: [string, DecodedHeaders, boolean][] = [
 for (const [name, headers, ok] of requestCases) {
   test(`${ok ? "accepts" : "refuses"} ${name}`, () => {
     assert.equal(checkRequestHeaders(headers) === undefined, ok, checkRequestHeaders(headers));
+  });
+  test(`${ok ? "accepts" : "refuses"} ${name}, with the decoder's pseudo-header bits`, () => {
+    const decoded = new HpackDecoder().decode(new HpackEncoder().encode(headers));
+    assert.ok(decoded.ok);
+    assert.equal(checkRequestHeaders(decoded.headers, decoded.pseudoHeaders), checkRequestHeaders(headers));
   });
 }
 
@@ -52,6 +58,8 @@ const lengths: [DecodedHeaders, number | undefined | "NaN"][] = [
   [{}, undefined], [{ "content-length": "0" }, 0], [{ "content-length": "12" }, 12],
   [{ "content-length": ["5", "5"] }, 5], [{ "content-length": "5, 5" }, 5],
   [{ "content-length": ["5", "6"] }, "NaN"], [{ "content-length": "-1" }, "NaN"], [{ "content-length": "1e3" }, "NaN"],
+  [{ "content-length": "" }, "NaN"], [{ "content-length": " 7" }, 7], [{ "content-length": "1032" }, 1032],
+  [{ "content-length": "999999999999999" }, 999999999999999], [{ "content-length": "1000000000000000" }, "NaN"],
 ];
 for (const [headers, want] of lengths) {
   test(`content-length ${JSON.stringify(headers["content-length"])} parses to ${want}`, () => {

@@ -5,7 +5,9 @@
  * malformed, or undefined; a malformed message is a stream error of type
  * PROTOCOL_ERROR. Field syntax is checked by the HPACK decoder. Pure: no node: imports.
  */
-import type { DecodedHeaders } from "./hpack-decoder.js";
+import { pseudoHeaderBits, type DecodedHeaders } from "./hpack-decoder.js";
+
+const requestPseudoHeaders = pseudoHeaderBits.method | pseudoHeaderBits.scheme | pseudoHeaderBits.authority | pseudoHeaderBits.path;
 
 /** Fields that only mean something to an HTTP/1.1 connection (RFC 9113 §8.2.2). */
 const connectionSpecific = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
@@ -19,14 +21,26 @@ function checkRegularFields(headers: DecodedHeaders): string | undefined {
   return undefined;
 }
 
-/** A request's header block (RFC 9113 §8.3.1). */
-export function checkRequestHeaders(headers: DecodedHeaders): string | undefined {
+/**
+ * A request's header block (RFC 9113 §8.3.1). With the decoder's `pseudoHeaders` bits
+ * a valid block is checked without walking its fields.
+ */
+export function checkRequestHeaders(headers: DecodedHeaders, pseudoHeaders?: number): string | undefined {
+  if (pseudoHeaders === undefined || (pseudoHeaders & ~requestPseudoHeaders) !== 0) return checkRequestPseudoHeaders(headers);
+  return checkRequestFields(headers);
+}
+
+function checkRequestPseudoHeaders(headers: DecodedHeaders): string | undefined {
   for (const name in headers) {
     if (name.charCodeAt(0) !== 0x3a) continue;
     if (name !== ":method" && name !== ":scheme" && name !== ":authority" && name !== ":path") {
       return `pseudo-header ${name} is not allowed in a request`;
     }
   }
+  return checkRequestFields(headers);
+}
+
+function checkRequestFields(headers: DecodedHeaders): string | undefined {
   const method = headers[":method"];
   if (method === undefined || method === "") return "request without :method";
   if (method === "CONNECT") {
@@ -66,7 +80,21 @@ export function checkTrailers(headers: DecodedHeaders): string | undefined {
 export function parseContentLength(headers: DecodedHeaders): number | undefined {
   const raw = headers["content-length"];
   if (raw === undefined) return undefined;
-  const values = typeof raw === "string" ? raw.split(",") : raw.flatMap((v) => v.split(","));
+  if (typeof raw === "string" && raw.length > 0 && raw.length <= 15) {
+    // The usual case, one plain number, without splitting.
+    let n = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const d = raw.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return parseContentLengthList([raw]);
+      n = n * 10 + d;
+    }
+    return n;
+  }
+  return parseContentLengthList(typeof raw === "string" ? [raw] : raw);
+}
+
+function parseContentLengthList(raw: readonly string[]): number {
+  const values = raw.flatMap((v) => v.split(","));
   let result = NaN;
   for (const v of values) {
     const trimmed = v.trim();

@@ -205,3 +205,25 @@ test("a header named __proto__ is an ordinary field", () => {
   assert.equal(Object.getPrototypeOf(result.headers), null);
   assert.equal(result.headers.__proto__, "x");
 });
+
+// ---- literals re-sent without indexing (nghttp2 sends :path and content-length so) ----
+
+test("a literal repeated across blocks decodes the same, and one of equal length is not confused with it", () => {
+  const d = new HpackDecoder();
+  // C.2.2's literal :path without indexing, raw; then the same with one byte changed; then Huffman-coded.
+  const path1 = hex("040c 2f73 616d 706c 652f 7061 7468"); // /sample/path
+  const path2 = hex("040c 2f73 616d 706c 652f 7061 7469"); // /sample/pati
+  const huffman = hex("018c f1e3 c2e5 f23a 6ba0 ab90 f4ff"); // :authority www.example.com, Huffman-coded (C.4.1)
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(headersOf(d.decode(path1)), { ":path": "/sample/path" });
+    assert.deepEqual(headersOf(d.decode(path2)), { ":path": "/sample/pati" });
+  }
+  for (let i = 0; i < 12; i++) {
+    assert.deepEqual(headersOf(d.decode(huffman)), { ":authority": "www.example.com" });
+    assert.deepEqual(headersOf(d.decode(path1)), { ":path": "/sample/path" });
+  }
+  // Raw and Huffman literals with equal bytes mean different strings.
+  const raw = hex("010c f1e3 c2e5 f23a 6ba0 ab90 f4ff");
+  assert.equal(headersOf(d.decode(raw))[":authority"], Buffer.from("f1e3c2e5f23a6ba0ab90f4ff", "hex").toString("latin1"));
+  assert.deepEqual(headersOf(d.decode(huffman)), { ":authority": "www.example.com" });
+});

@@ -24,8 +24,25 @@ export type HpackDecodeResult =
       listTooLarge: boolean;
       /** Why the fields break RFC 9113 §8.2 (a malformed message: stream PROTOCOL_ERROR), if they do. */
       malformed: string | undefined;
+      /** Which pseudo-headers the block holds (`pseudoHeaderBits`), so rules need not walk the fields. */
+      pseudoHeaders: number;
     }
   | { ok: false; message: string };
+
+/** A bit per pseudo-header RFC 9113 defines (and RFC 8441's :protocol); `other` for any other. */
+export const pseudoHeaderBits = { method: 1, scheme: 2, authority: 4, path: 8, status: 16, protocol: 32, other: 64 } as const;
+
+function pseudoHeaderBit(name: string): number {
+  switch (name) {
+    case ":method": return pseudoHeaderBits.method;
+    case ":scheme": return pseudoHeaderBits.scheme;
+    case ":authority": return pseudoHeaderBits.authority;
+    case ":path": return pseudoHeaderBits.path;
+    case ":status": return pseudoHeaderBits.status;
+    case ":protocol": return pseudoHeaderBits.protocol;
+    default: return pseudoHeaderBits.other;
+  }
+}
 
 /** Field validity kept with each dynamic table entry, so an indexed field is not checked again. */
 const tagValid = 0;
@@ -79,6 +96,7 @@ export class HpackDecoder {
     let malformed: string | undefined;
     let sawField = false;
     let sawRegular = false;
+    let pseudoHeaders = 0;
     const bytes = block;
     while (input.pos < bytes.length) {
       const first = bytes[input.pos]!;
@@ -148,6 +166,7 @@ export class HpackDecoder {
           malformed ??= `repeated pseudo-header ${name}`;
           continue;
         }
+        pseudoHeaders |= pseudoHeaderBit(name);
         headers[name] = value;
         continue;
       }
@@ -158,7 +177,7 @@ export class HpackDecoder {
       else if (typeof existing === "string") headers[name] = [existing, value];
       else existing.push(value);
     }
-    return { ok: true, headers, headerListSize: size, listTooLarge, malformed };
+    return { ok: true, headers, headerListSize: size, listTooLarge, malformed, pseudoHeaders };
   }
 }
 

@@ -9,10 +9,22 @@ import { huffmanDecode, huffmanEncode, huffmanEncodedLength, latin1String } from
 /** Integers above this are refused: nothing in HPACK needs more than 32 bits. */
 export const maxHpackInteger = 0xffffffff;
 
+/** How many recently decoded literals are kept, and the longest one worth keeping. */
+const recentLiterals = 8;
+const maxRecentLiteralLength = 64;
+
 /** A read position over one header block. */
 export class HpackInput {
   bytes: Uint8Array = new Uint8Array(0);
   pos = 0;
+  /**
+   * Literals decoded lately, as their encoded bytes (first byte: 1 when Huffman-coded)
+   * and the string. Encoders re-send some fields as literals on every request (nghttp2
+   * never indexes :path or content-length), so a repeat is a byte compare, not a decode.
+   */
+  private readonly recentBytes: Uint8Array[] = [];
+  private readonly recentStrings: string[] = [];
+  private recentNext = 0;
 
   reset(bytes: Uint8Array): void {
     this.bytes = bytes;
@@ -55,7 +67,25 @@ export class HpackInput {
     if (length < 0 || length > bytes.length - this.pos) return undefined;
     const start = this.pos;
     this.pos += length;
-    return huffman ? huffmanDecode(bytes.subarray(start, start + length)) : latin1String(bytes, start, start + length);
+    if (length > maxRecentLiteralLength) return huffman ? huffmanDecode(bytes.subarray(start, start + length)) : latin1String(bytes, start, start + length);
+    const flag = huffman ? 1 : 0;
+    const recent = this.recentBytes;
+    search: for (let r = 0; r < recent.length; r++) {
+      const candidate = recent[r]!;
+      if (candidate.length !== length + 1 || candidate[0] !== flag) continue;
+      for (let i = 0; i < length; i++) if (candidate[i + 1] !== bytes[start + i]) continue search;
+      return this.recentStrings[r];
+    }
+    const decoded = huffman ? huffmanDecode(bytes.subarray(start, start + length)) : latin1String(bytes, start, start + length);
+    if (decoded === undefined) return undefined;
+    const key = new Uint8Array(length + 1);
+    key[0] = flag;
+    key.set(bytes.subarray(start, start + length), 1);
+    const slot = this.recentNext;
+    this.recentNext = (slot + 1) % recentLiterals;
+    recent[slot] = key;
+    this.recentStrings[slot] = decoded;
+    return decoded;
   }
 
   /** Steps over a string literal without decoding it; false when truncated. */
