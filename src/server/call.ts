@@ -36,6 +36,19 @@ export interface ServerCallConfig {
 
 const contentTypeGrpc = "application/grpc";
 
+/** The trailers of most calls; shared, since transports only read header objects. */
+const okTrailers: Headers = Object.freeze({ "grpc-status": "0" });
+
+/** Response headers without metadata or compression, shared while the server's encodings stay the same. */
+let plainHeaders: Headers = Object.freeze({ ":status": "200", "content-type": contentTypeGrpc, "grpc-accept-encoding": identity });
+
+function plainResponseHeaders(acceptEncoding: string): Headers {
+  if (plainHeaders["grpc-accept-encoding"] !== acceptEncoding) {
+    plainHeaders = Object.freeze({ ":status": "200", "content-type": contentTypeGrpc, "grpc-accept-encoding": acceptEncoding });
+  }
+  return plainHeaders;
+}
+
 /** Converts a handler's response (a message or an init object) to a message of `desc`. */
 function toMessage(desc: DescMessage, value: ResponseInit<DescMessage>): MessageShape<DescMessage> {
   if ((value as { $typeName?: string }).$typeName === desc.typeName) return value as MessageShape<DescMessage>;
@@ -139,6 +152,10 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   sendHeader(): void {
     if (this.headersSent || this.done) return;
     this.headersSent = true;
+    if (this.sendCodec === undefined && this.headerMd === undefined) {
+      this.stream.sendHeaders(plainResponseHeaders(this.config.codecs.acceptEncoding));
+      return;
+    }
     const headers: Headers = { ":status": "200", "content-type": contentTypeGrpc, "grpc-accept-encoding": this.config.codecs.acceptEncoding };
     if (this.sendCodec !== undefined) headers["grpc-encoding"] = this.sendCodec.name;
     if (this.headerMd !== undefined) metadataToHeaders(this.headerMd, headers);
@@ -398,6 +415,11 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   /** Sends the status (after `lastFrame`, the unary response, in the same flush). */
   private finish(code: Code, message: string, details: Uint8Array | undefined, lastFrame?: Uint8Array): void {
     if (this.done) return;
+    if (code === Code.OK && message === "" && details === undefined && this.trailerMd === undefined && this.headersSent) {
+      this.stream.sendTrailers(okTrailers, lastFrame);
+      this.cleanUp(undefined);
+      return;
+    }
     const trailers: Headers = { "grpc-status": String(code) };
     if (message !== "") trailers["grpc-message"] = encodeGrpcMessage(message);
     if (details !== undefined) trailers["grpc-status-details-bin"] = encodeBase64(details, false);

@@ -29,6 +29,7 @@ export type ClosedHow = "ended" | "reset-local" | "reset-remote";
 
 /** Closed streams remembered, to tell "closed" from "never opened" for late frames. */
 const closedMemory = 1024;
+const closedHows: readonly ClosedHow[] = ["ended", "reset-local", "reset-remote"];
 
 type ConnectionFrame = Exclude<Frame, { type: "error" }>;
 
@@ -40,7 +41,14 @@ export abstract class H2Connection {
   readonly encoder: HpackEncoder;
   protected readonly decoder: HpackDecoder;
   private readonly reader: FrameReader;
-  private readonly closedStreams = new Map<number, ClosedHow>();
+  /**
+   * The last `closedMemory` closed streams, a ring of ids and how each closed (an index
+   * into closedHows): remembering costs no allocation per stream, and only late frames,
+   * which are rare, search it.
+   */
+  private readonly closedIds = new Int32Array(closedMemory);
+  private readonly closedHowIndex = new Uint8Array(closedMemory);
+  private closedNext = 0;
 
   // Peer settings (RFC 9113 §6.5.2 initial values).
   peerMaxFrameSize = minMaxFrameSize;
@@ -234,7 +242,9 @@ export abstract class H2Connection {
     this.lastReadAt = performance.now();
     this.inRead = true;
     try {
-      let data: Uint8Array = chunk;
+      // A plain Uint8Array view: the many subarrays taken of it (frames, messages) are
+      // then cheap typed-array views rather than Buffer objects.
+      let data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (this.prefacePending) {
         const rest = this.readPreface(data);
         if (rest === undefined) return;
@@ -385,7 +395,7 @@ export abstract class H2Connection {
       }
       this.creditConnection(length);
       // Late DATA for a stream we reset is expected; anything else is a stream error.
-      if (this.closedStreams.get(id) !== "reset-local") this.streamError(id, Http2ErrorCode.STREAM_CLOSED, `DATA on closed stream ${id}`);
+      if (this.closedHow(id) !== "reset-local") this.streamError(id, Http2ErrorCode.STREAM_CLOSED, `DATA on closed stream ${id}`);
       return;
     }
     if (stream.remoteEnded) {
@@ -437,7 +447,7 @@ export abstract class H2Connection {
     const stream = this.streams.get(streamId);
     if (stream === undefined) {
       if (!this.isIdle(streamId)) {
-        const how = this.closedStreams.get(streamId);
+        const how = this.closedHow(streamId);
         if (how === "reset-local") return; // crossed our RST_STREAM on the wire
         if (how === undefined) this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${streamId}, lower than a stream already opened`);
         else this.connectionError(Http2ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
@@ -669,8 +679,20 @@ export abstract class H2Connection {
   protected onStreamRemoved(_stream: H2Stream): void {}
 
   private rememberClosed(id: number, how: ClosedHow): void {
-    this.closedStreams.set(id, how);
-    if (this.closedStreams.size > closedMemory) this.closedStreams.delete(this.closedStreams.keys().next().value!);
+    const slot = this.closedNext;
+    this.closedIds[slot] = id;
+    this.closedHowIndex[slot] = closedHows.indexOf(how);
+    this.closedNext = (slot + 1) % closedMemory;
+  }
+
+  /** How a recently closed stream closed; undefined when it is not remembered. */
+  private closedHow(id: number): ClosedHow | undefined {
+    // Newest first: a stream id is closed once, but the search should find it fast.
+    for (let i = 1; i <= closedMemory; i++) {
+      const slot = (this.closedNext - i + closedMemory) % closedMemory;
+      if (this.closedIds[slot] === id) return closedHows[this.closedHowIndex[slot]!];
+    }
+    return undefined;
   }
 
   /**

@@ -203,7 +203,7 @@ class H2ServerConnection extends H2Connection {
       return;
     }
     const headers = result.headers;
-    const bad = result.malformed ?? checkRequestHeaders(headers);
+    const bad = result.malformed ?? checkRequestHeaders(headers, result.pseudoHeaders);
     if (bad !== undefined) {
       this.streamError(streamId, Http2ErrorCode.PROTOCOL_ERROR, bad);
       return;

@@ -14,6 +14,7 @@ import type { H2Connection } from "./connection.js";
 export type StreamState = "idle" | "open" | "half-closed-local" | "half-closed-remote" | "closed";
 
 const noBytes = new Uint8Array(0);
+const noChunks: Uint8Array[] = [];
 
 export abstract class H2Stream {
   state: StreamState;
@@ -28,7 +29,8 @@ export abstract class H2Stream {
   private recvCredit = 0;
 
   // ---- outgoing: DATA waiting for flow-control window or for the socket ----
-  private outChunks: Uint8Array[] = [];
+  /** Shared empty until a write has to wait: most streams never queue. */
+  private outChunks: Uint8Array[] = noChunks;
   private outBytes = 0;
   /** END_STREAM goes out once queued data is sent: with `outTrailers` as HEADERS, else on DATA. */
   private endQueued = false;
@@ -97,6 +99,7 @@ export abstract class H2Stream {
       if (sent === data.length) return true;
       data = data.subarray(sent);
     }
+    if (this.outChunks === noChunks) this.outChunks = [];
     this.outChunks.push(data);
     this.outBytes += data.length;
     if (this.state !== "idle") this.conn.blocked.add(this);
@@ -334,7 +337,7 @@ export abstract class H2Stream {
     this.aborted = true;
     const wasOpen = this.state !== "closed";
     this.state = "closed";
-    this.outChunks = [];
+    this.outChunks = noChunks;
     this.outBytes = 0;
     this.endQueued = false;
     this.conn.blocked.delete(this);
