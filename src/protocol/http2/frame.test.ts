@@ -139,6 +139,35 @@ test("a large DATA payload is passed by reference, a small one copied into the b
   assert.deepEqual(w.take(), []);
 });
 
+test("small DATA on one stream joins the previous DATA frame while it fits and nothing came between", () => {
+  const w = new FrameWriter();
+  const max = 16;
+  w.data(1, hex("0102"), false, 0, max);
+  w.data(1, hex("0304"), false, 0, max); // joins
+  w.data(3, hex("05"), false, 0, max); // another stream: a new frame
+  w.data(3, new Uint8Array(16), false, 0, max); // would pass the max frame size: a new frame
+  w.data(3, hex("06"), true, 0, max); // so would this one
+  w.data(7, hex("0b"), false, 0, max);
+  w.data(7, hex("0c"), true, 0, max); // joins, and the joined frame carries END_STREAM
+  w.data(7, hex("07"), false, 0, max); // after END_STREAM nothing joins (a test writer may still send it)
+  w.windowUpdate(0, 1);
+  w.data(3, hex("08"), false, 0, max); // a frame came between
+  w.data(3, hex("09"), false, 1, max); // padded frames stand alone
+  w.data(3, hex("0a"), false); // no max frame size given: stands alone
+  const reader = new FrameReader(16_384);
+  reader.push(concat(w.take()));
+  const frames: string[] = [];
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    if (f.type === "DATA") frames.push(`${f.streamId}:${Buffer.from(f.data).toString("hex")}${f.endStream ? ":end" : ""}`);
+    else frames.push(f.type);
+  }
+  assert.deepEqual(frames, ["1:01020304", "3:05", `3:${"00".repeat(16)}`, "3:06:end", "7:0b0c:end", "7:07", "WINDOW_UPDATE", "3:08", "3:09", "3:0a"]);
+  w.data(5, hex("01"), false, 0, max);
+  w.take();
+  w.data(5, hex("02"), false, 0, max); // a new batch never reaches back into the last one
+  assert.equal(w.take()[0]!.length, 9 + 1);
+});
+
 test("splits a header block over HEADERS and CONTINUATION frames at the max frame size", () => {
   const w = new FrameWriter();
   const block = new Uint8Array(40_000).map((_, i) => i & 0xff);

@@ -201,7 +201,7 @@ export abstract class H2Connection {
 
   /** One DATA frame, within the windows; the caller flushes. */
   writeDataFrame(streamId: number, data: Uint8Array, endStream: boolean): void {
-    this.writer.data(streamId, data, endStream);
+    this.writer.data(streamId, data, endStream, 0, this.peerMaxFrameSize);
     // Sending HEADERS or DATA forgives the peer's ping strikes (A8 server enforcement).
     this.pingStrikes?.reset();
   }
