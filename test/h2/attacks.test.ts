@@ -1,7 +1,8 @@
 /**
  * Attacks on a live h2 server, each from its own connection: HPACK bombs and
  * oversized header lists, CONTINUATION floods, rapid reset (CVE-2023-44487), PING,
- * SETTINGS, empty-DATA and WINDOW_UPDATE floods, a peer that stops reading, frames
+ * SETTINGS, empty-DATA and WINDOW_UPDATE floods, a peer that stops reading or stops
+ * mid-header-block, frames
  * over SETTINGS_MAX_FRAME_SIZE, stream-id misuse, a bad preface and a missing SETTINGS
  * ACK. The offender gets the right GOAWAY (or its stream the right answer), and
  * another connection is served all along. Flood limits are lowered here so each
@@ -61,6 +62,7 @@ describe("h2 server under attack", () => {
       controlFrameFlood: { burst: 2000, perSecond: 100 },
       streamErrorFlood: { burst: 200, perSecond: 10 },
       settingsTimeoutMs: 300,
+      headerBlockTimeoutMs: 300,
     });
     bystander = await FrameClient.connect(fixture.port);
   });
@@ -137,6 +139,37 @@ describe("h2 server under attack", () => {
       client.send((w) => w.raw(FrameType.HEADERS, FrameFlag.END_STREAM, 1, client.block(requestHeaders("/"))));
       await flood(client, 20, (w) => w.continuation(1, new Uint8Array(16_384).fill(0x40), false));
       assertGoaway(await client.outcome(), ENHANCE_YOUR_CALM);
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a header block left unfinished (HEADERS without END_HEADERS, then silence) ends in GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const client = await FrameClient.connect(fixture.port);
+    try {
+      const block = client.block(requestHeaders("/"));
+      client.send((w) => w.raw(FrameType.HEADERS, FrameFlag.END_STREAM, 1, block.subarray(0, 3)));
+      const started = Date.now();
+      const outcome = await client.outcome(5000);
+      assertGoaway(outcome, ENHANCE_YOUR_CALM);
+      assert.ok(Date.now() - started >= 250, "not before the header block timeout");
+      await othersStillServed();
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a header block finished in CONTINUATION frames within the timeout is served", async () => {
+    const client = await FrameClient.connect(fixture.port);
+    try {
+      const block = client.block(requestHeaders("/"));
+      client.send((w) => w.raw(FrameType.HEADERS, FrameFlag.END_STREAM, 1, block.subarray(0, 3)));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      client.send((w) => w.continuation(1, block.subarray(3), true));
+      const res = await client.response(1);
+      assert.equal(res.headers[0]?.[":status"], "200");
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await client.pingPong(), true, "no timeout fires after the block finished");
     } finally {
       client.close();
     }

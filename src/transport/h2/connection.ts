@@ -70,6 +70,8 @@ export abstract class H2Connection {
   /** Next stream id we open (client: odd). */
   protected nextStreamId: number;
   private readonly headerBlock: HeaderBlockAssembler;
+  /** Runs while a header block waits for its CONTINUATION frames. */
+  private headerBlockTimer: ReturnType<typeof setTimeout> | undefined;
   private prefacePending: boolean;
   private prefaceBytes = 0;
   private prefaceSent = false;
@@ -293,6 +295,7 @@ export abstract class H2Connection {
   /** Stops reading and writing: the socket now belongs to someone else (an HTTP/1.1 server). */
   protected detach(): void {
     this.dead = true;
+    this.clearHeaderBlockTimer();
     this.writer.take();
     const socket = this.socket;
     socket.off("data", this.onSocketData);
@@ -418,7 +421,21 @@ export abstract class H2Connection {
       return;
     }
     const tooMuch = this.headerBlock.start(frame.streamId, frame.fragment, frame.endStream, selfDependent);
-    if (tooMuch !== undefined) this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, tooMuch);
+    if (tooMuch !== undefined) {
+      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, tooMuch);
+      return;
+    }
+    const timeoutMs = this.limits.headerBlockTimeoutMs;
+    this.headerBlockTimer = setTimeout(() => {
+      this.connectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, `header block of stream ${frame.streamId} not finished within ${timeoutMs} ms`);
+    }, timeoutMs);
+    this.headerBlockTimer.unref();
+  }
+
+  private clearHeaderBlockTimer(): void {
+    if (this.headerBlockTimer === undefined) return;
+    clearTimeout(this.headerBlockTimer);
+    this.headerBlockTimer = undefined;
   }
 
   private onContinuation(frame: Extract<Frame, { type: "CONTINUATION" }>): void {
@@ -434,6 +451,7 @@ export abstract class H2Connection {
       return;
     }
     if (!frame.endHeaders) return;
+    this.clearHeaderBlockTimer();
     const { streamId, block, endStream, selfDependent } = assembler.finish();
     this.onHeaderBlock(streamId, block, endStream, selfDependent);
   }
@@ -712,6 +730,7 @@ export abstract class H2Connection {
 
   /** Stops the connection: no more frames; open streams fail with `code` and `error`. */
   protected shutdown(code: number, error: Error): void {
+    this.clearHeaderBlockTimer();
     if (this.dead) return;
     this.dead = true;
     if (this.settingsTimer !== undefined) clearTimeout(this.settingsTimer);
@@ -729,6 +748,7 @@ export abstract class H2Connection {
     if (this.dead || this.streams.size > 0) return;
     if (!this.closing && !this.goawayReceived) return;
     if (this.isServer && this.closing && this.goawaySentLastStreamId === maxWindowSize) return; // phase one of GOAWAY
+    this.clearHeaderBlockTimer();
     this.flush();
     this.dead = true;
     if (this.settingsTimer !== undefined) clearTimeout(this.settingsTimer);

@@ -34,6 +34,12 @@ export interface H2Limits {
   maxPendingControlFrames: number;
   /** CONTINUATION frames in one header block. */
   maxContinuationFrames: number;
+  /**
+   * How long a header block split over CONTINUATION frames may take to finish. No other
+   * frame may come between its frames (RFC 9113 §6.10), so a peer that stops mid-block
+   * holds the whole connection: past this it gets GOAWAY ENHANCE_YOUR_CALM.
+   */
+  headerBlockTimeoutMs: number;
   /** Flood limits: a burst, then a rate per second, per connection. */
   pingFlood: RateLimit;
   settingsFlood: RateLimit;
@@ -95,6 +101,7 @@ export const defaultH2Limits: H2Limits = {
   socketHighWaterMark: 256 * 1024,
   maxPendingControlFrames: 1000,
   maxContinuationFrames: 128,
+  headerBlockTimeoutMs: 10_000,
   pingFlood: { burst: 1000, perSecond: 100 },
   settingsFlood: { burst: 100, perSecond: 10 },
   resetFlood: { burst: 1000, perSecond: 100 },
