@@ -17,5 +17,10 @@ if ! command -v h2load >/dev/null 2>&1; then
 fi
 command -v taskset >/dev/null 2>&1 || { echo "bench: taskset (util-linux) is required" >&2; exit 1; }
 
+# Every measured process runs tsc's output, as a published library would run (see
+# nodeArgsFor in lib/children.ts); a type error stops the run here.
+rm -rf bench/.build
+node_modules/.bin/tsc -p bench/tsconfig.build.json
+
 # The orchestrator shares core 0 with the load generators; servers get core 1.
 exec taskset -c 0 node --import tsx bench/run.ts "$@"

@@ -1,7 +1,7 @@
 /**
  * The benchmark suite (`npm run bench`, via bench/run.sh): the same scenarios
  * against grpc-ts, @grpc/grpc-js, @connectrpc/connect-node, a bare node:http2
- * server and a REST+JSON server; client libraries against the bare server; the
+ * server and a REST+JSON server; client libraries against the grpc-ts server; the
  * Protobuf codecs. Subjects are measured interleaved within each repetition.
  * Writes bench/results/<timestamp>.md and .json; bench/README.md only with --update-readme.
  */
@@ -16,9 +16,10 @@ import {
   measureClient, measureCodec, measureH2load, measureMemory, measurePingPong, startServer, warmUpServer, type BenchContext, type RunningServer,
 } from "./lib/measure.js";
 import { withLatestRun } from "./lib/readme.js";
-import { evaluateTargets, renderMarkdown } from "./lib/report.js";
+import { renderMarkdown } from "./lib/report.js";
 import type { Measurement, RunMeta, RunResults } from "./lib/results.js";
-import { selectScenarios, subjectLabels, type Scenario, type ServerName } from "./lib/scenarios.js";
+import { pingPongClients, selectScenarios, subjectLabels, type PingPongClientName, type Scenario, type ServerName } from "./lib/scenarios.js";
+import { evaluateTargets } from "./lib/targets.js";
 
 const benchDir = fileURLToPath(new URL("./", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
@@ -39,6 +40,7 @@ const usage = `usage: npm run bench -- [options]
   --warmup-ms=N           warm-up per measurement (default 1000; --quick: 300)
   --measure-ms=N          measured window per measurement (default 3000; --quick: 1000)
   --grpc-ts-transport=T   transport of the grpc-ts server and client: h2 (the default) or node-http2 (GRPC_TS_TRANSPORT)
+  --pingpong-client=C     load client of server/bidi-pingpong: raw (the default; HTTP/2 over node:net) or node-http2
   --update-readme         put this run's tables into bench/README.md (full runs only)`;
 
 interface Options {
@@ -48,6 +50,7 @@ interface Options {
   warmupMs: number;
   measureMs: number;
   transport: string | undefined;
+  pingPongClient: PingPongClientName;
   updateReadme: boolean;
 }
 
@@ -58,7 +61,7 @@ function parseOptions(argv: readonly string[]): Options {
     if (match === null) throw new Error(`unexpected argument ${arg}\n${usage}`);
     flags.set(match[1]!, match[2] ?? "");
   }
-  const known = ["quick", "only", "reps", "warmup-ms", "measure-ms", "grpc-ts-transport", "update-readme", "help"];
+  const known = ["quick", "only", "reps", "warmup-ms", "measure-ms", "grpc-ts-transport", "pingpong-client", "update-readme", "help"];
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}\n${usage}`);
   if (flags.has("help")) {
     console.log(usage);
@@ -73,6 +76,9 @@ function parseOptions(argv: readonly string[]): Options {
     return value;
   };
   const only = flags.get("only");
+  const pingPongName = flags.get("pingpong-client") ?? "raw";
+  const pingPongClient = pingPongClients.find((name) => name === pingPongName);
+  if (pingPongClient === undefined) throw new Error(`--pingpong-client needs one of ${pingPongClients.join(", ")}, got ${JSON.stringify(pingPongName)}`);
   return {
     quick,
     only: only === undefined ? undefined : only.split(",").map((s) => s.trim()).filter((s) => s !== ""),
@@ -80,6 +86,7 @@ function parseOptions(argv: readonly string[]): Options {
     warmupMs: int("warmup-ms", quick ? 300 : 1000),
     measureMs: int("measure-ms", quick ? 1000 : 3000),
     transport: flags.get("grpc-ts-transport"),
+    pingPongClient,
     updateReadme: flags.has("update-readme"),
   };
 }
@@ -127,6 +134,7 @@ function describe(m: Measurement): string {
   if (m.rate !== undefined) parts.push(`${Math.round(m.rate).toLocaleString("en-US")}/s`);
   if (m.latency !== undefined) parts.push(`p99 ${(m.latency.p99Us / 1000).toFixed(2)} ms`);
   if (m.cpuUsPerOp !== undefined) parts.push(`${m.cpuUsPerOp.toFixed(1)} µs CPU/op`);
+  if (m.loadCpuPercent !== undefined) parts.push(`load CPU ${m.loadCpuPercent.toFixed(0)}%`);
   if (m.memoryPerUnit !== undefined) parts.push(`${(m.memoryPerUnit.rssBytes / 1024).toFixed(1)} KiB RSS/unit`);
   if (m.codec !== undefined) parts.push(`encode ${Math.round(m.codec.encodeOpsPerSecond)}/s, decode ${Math.round(m.codec.decodeOpsPerSecond)}/s`);
   parts.push(m.check.ok ? "check ok" : `CHECK FAILED: ${m.check.detail}`);
@@ -194,12 +202,12 @@ async function runRep(ctx: BenchContext, selected: readonly Scenario[], rep: num
     }
   }
 
-  // Client libraries against the bare node:http2 server.
+  // Client libraries against the grpc-ts server (issue 6: "against our own server pinned to the other core").
   const clientScenarios = selected.filter((s) => s.kind === "client");
   if (clientScenarios.length > 0) {
     let server: RunningServer | Error;
     try {
-      server = await startServer("h2-bare", ctx);
+      server = await startServer("grpc-ts", ctx);
       await warmUpServer(ctx, server).catch(async (error: unknown) => {
         if (!(server instanceof Error)) await server.child.stop();
         throw error;
@@ -248,7 +256,9 @@ async function main(): Promise<void> {
   const mode: RunMeta["mode"] = options.quick ? "quick" : options.only === undefined ? "full" : "custom";
 
   tmpDir = mkdtempSync(join(tmpdir(), "grpc-ts-bench-"));
-  const ctx: BenchContext = { quick: options.quick, warmupMs: options.warmupMs, measureMs: options.measureMs, tmpDir, env: { GRPC_TS_TRANSPORT: transport } };
+  const ctx: BenchContext = {
+    quick: options.quick, warmupMs: options.warmupMs, measureMs: options.measureMs, tmpDir, env: { GRPC_TS_TRANSPORT: transport }, pingPongClient: options.pingPongClient,
+  };
   const startedAt = new Date();
   const loadAverageAtStart = loadavg();
   console.error(`bench: ${selected.length} scenarios x ${options.reps} rep(s), mode ${mode}, load average ${loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`);
@@ -271,6 +281,7 @@ async function main(): Promise<void> {
       warmupMs: options.warmupMs,
       measureMs: options.measureMs,
       grpcTsTransport: transport,
+      pingPongClient: options.pingPongClient,
       machine: { cpu: cpu[0]?.model ?? "?", cores: cpu.length, kernel: release(), loadAverageAtStart, loadAverageAtEnd: loadavg() },
       versions: versions(),
       scenarios: selected.map((s) => s.id),

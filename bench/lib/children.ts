@@ -3,8 +3,12 @@
  * file, talked to over IPC, stopped by PID (SIGTERM, then SIGKILL). Every child is
  * tracked, so an interrupted run leaves none behind.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { reapedChildrenCpuUs } from "./proc.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const live = new Set<ChildProcess>();
@@ -107,18 +111,33 @@ export class PinnedChild {
 export interface StartOptions {
   /** CPU core to pin the process to (taskset -c). */
   core: number;
-  /** A .ts file under the repository, started with tsx. */
+  /** A .ts file under the repository: its compiled .js when bench/run.sh built one, else the .ts with tsx. */
   file: string;
   args?: readonly string[];
   env?: NodeJS.ProcessEnv;
   label: string;
 }
 
-/** Starts `node --expose-gc --import tsx <file> <args>` pinned to a core, with an IPC channel. */
+/** Where bench/run.sh puts the JavaScript tsc emits for src/ and bench/ (bench/tsconfig.build.json). */
+export const buildDir = "bench/.build";
+
+/**
+ * The node arguments that run `file`: its tsc output when there is one, so grpc-ts is
+ * measured as it runs once compiled, like the libraries it is compared with (tsx also
+ * compiles with esbuild's keepNames, which calls a helper for every named closure it
+ * creates: ~1.5 µs per client call in grpc-ts). Without a build, the .ts with tsx.
+ */
+export function nodeArgsFor(file: string): string[] {
+  const compiled = path.join(buildDir, file.replace(/\.ts$/, ".js"));
+  if (file.endsWith(".ts") && fs.existsSync(path.join(repoRoot, compiled))) return [compiled];
+  return ["--import", "tsx", file];
+}
+
+/** Starts `node --expose-gc <file> <args>` (see nodeArgsFor) pinned to a core, with an IPC channel. */
 export function startPinned(options: StartOptions): PinnedChild {
   const child = spawn(
     "taskset",
-    ["-c", String(options.core), process.execPath, "--expose-gc", "--import", "tsx", options.file, ...(options.args ?? [])],
+    ["-c", String(options.core), process.execPath, "--expose-gc", ...nodeArgsFor(options.file), ...(options.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
   return new PinnedChild(options.label, child);
@@ -128,11 +147,22 @@ export interface ToolResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The tool's user + system CPU time from start to exit (see reapedChildrenCpuUs). */
+  cpuUs: number;
+  /** Wall time from spawn to exit. */
+  wallMs: number;
 }
 
-/** Runs a command pinned to a core and collects its output; killed after `timeoutMs`. */
+/**
+ * Runs a command pinned to a core and collects its output; killed after `timeoutMs`.
+ * taskset execs the command in place, so the child is the tool itself. Its CPU time is
+ * exact while no other child of this process exits during its run: in the bench,
+ * tools run one at a time and servers outlive them.
+ */
 export function runPinnedTool(core: number, command: string, args: readonly string[], timeoutMs: number): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = reapedChildrenCpuUs();
+    const startedAt = performance.now();
     const child = spawn("taskset", ["-c", String(core), command, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     live.add(child);
     let stdout = "";
@@ -153,7 +183,7 @@ export function runPinnedTool(core: number, command: string, args: readonly stri
       clearTimeout(timer);
       live.delete(child);
       if (timedOut) reject(new Error(`${command} did not finish within ${timeoutMs} ms\n${stderr.slice(-2000)}`));
-      else resolve({ code, stdout, stderr });
+      else resolve({ code, stdout, stderr, cpuUs: reapedChildrenCpuUs() - cpuBefore, wallMs: performance.now() - startedAt });
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Drives a server with h2load (nghttp2's load generator, written in C): gRPC as a
  * POST of a prebuilt framed body with content-type application/grpc and te: trailers,
- * REST with --h1. Parses its summary and its per-request --log-file.
+ * REST with --h1. Parses its summary and its per-request --log-file, and reports
+ * its own CPU time over the run (a saturated h2load, not the server, sets the rate).
  * h2load counts any HTTP 2xx as success; callers compare with the server's own count.
  */
 import { readFileSync, rmSync } from "node:fs";
@@ -36,6 +37,8 @@ export interface H2loadResult {
   elapsedSeconds: number;
   requestsPerSecond: number;
   latency: LatencySummary | undefined;
+  /** h2load's own CPU time (user + system) over its whole run, as a percentage of one core. */
+  cpuPercent: number;
 }
 
 export async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
@@ -55,13 +58,13 @@ export async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
   if (result.code !== 0) throw new Error(`h2load exited with ${result.code}: ${result.stderr.slice(-2000)}${result.stdout.slice(-2000)}`);
   const parsed = parseH2loadSummary(result.stdout);
   const latency = options.logFile === undefined ? undefined : readH2loadLog(options.logFile);
-  return { ...parsed, latency };
+  return { ...parsed, latency, cpuPercent: (100 * result.cpuUs) / (result.wallMs * 1000) };
 }
 
 const durationUnits: Record<string, number> = { s: 1, ms: 1e-3, us: 1e-6 };
 
 /** Reads "finished in …" and "requests: …" from h2load's summary. */
-export function parseH2loadSummary(stdout: string): Omit<H2loadResult, "latency"> {
+export function parseH2loadSummary(stdout: string): Omit<H2loadResult, "latency" | "cpuPercent"> {
   const finished = /^finished in ([\d.]+)(s|ms|us), ([\d.]+) req\/s/m.exec(stdout);
   const requests = /^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/m.exec(stdout);
   if (finished === null || requests === null) throw new Error(`unexpected h2load output:\n${stdout.slice(-2000)}`);

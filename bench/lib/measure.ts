@@ -18,7 +18,8 @@ import type { FromServer, ServerStats } from "./ipc.js";
 import { processCpuUs, processRssBytes } from "./proc.js";
 import type { Measurement } from "./results.js";
 import {
-  clientFiles, serverFiles, type ClientName, type ClientScenario, type H2loadScenario, type MemoryScenario, type PingPongScenario, type ServerName,
+  clientFiles, pingPongClientFiles, serverFiles, type ClientName, type ClientScenario, type H2loadScenario, type MemoryScenario, type PingPongClientName,
+  type PingPongScenario, type ServerName,
 } from "./scenarios.js";
 
 export const serverCore = 1;
@@ -33,6 +34,8 @@ export interface BenchContext {
   tmpDir: string;
   /** Environment for grpc-ts processes (GRPC_TS_TRANSPORT). */
   env: NodeJS.ProcessEnv;
+  /** The load client of the ping-pong scenario. */
+  pingPongClient: PingPongClientName;
 }
 
 export interface RunningServer {
@@ -93,6 +96,7 @@ function requestBodyFile(ctx: BenchContext, scenario: H2loadScenario, rest: bool
         body = frameMessage(encodeStreamRequest(scenario.messagesPerCall, scenario.size));
         break;
       case "ClientStream":
+      case "Bidi": // the server echoes each message as it arrives
         body = frameMessages(Array.from({ length: scenario.messagesPerCall }, () => encodePayload(payload)));
         break;
       default:
@@ -174,6 +178,7 @@ export async function measureH2load(ctx: BenchContext, scenario: H2loadScenario,
     mbPerSecond: (ops * scenario.size) / result.elapsedSeconds / 1e6,
     latency: result.latency,
     cpuUsPerOp: cpuUs / ops,
+    loadCpuPercent: result.cpuPercent,
     rssBytes,
     check: check(failures, result.succeeded, okCalls, `h2load ${result.succeeded} 2xx, server ${okCalls} OK calls`),
   };
@@ -211,12 +216,12 @@ async function runClientJob(ctx: BenchContext, file: string, label: string, job:
   }
 }
 
-/** Lockstep bidi streams from our bare load client against one server. */
+/** Lockstep bidi streams from our load client (ctx.pingPongClient) against one server. */
 export async function measurePingPong(ctx: BenchContext, scenario: PingPongScenario, server: RunningServer, rep: number): Promise<Measurement> {
   const job: ClientJob = {
     kind: "pingpong", port: server.port, size: scenario.size, concurrency: scenario.streams, warmupMs: clientWarmupMs(ctx), durationMs: ctx.measureMs,
   };
-  const run = await runClientJob(ctx, clientFiles["h2-bare"], "load client (ping-pong)", job, server);
+  const run = await runClientJob(ctx, pingPongClientFiles[ctx.pingPongClient], `load client (ping-pong, ${ctx.pingPongClient})`, job, server);
   const { result } = run;
   const failures: string[] = [];
   if (run.okCalls !== result.okCallsTotal) failures.push(`the server counted ${run.okCalls} OK streams, the client ${result.okCallsTotal}`);
@@ -229,12 +234,13 @@ export async function measurePingPong(ctx: BenchContext, scenario: PingPongScena
     mbPerSecond: (result.ops * scenario.size) / seconds / 1e6,
     latency: result.latency,
     cpuUsPerOp: run.serverCpuUs / result.ops,
+    loadCpuPercent: (100 * result.cpuUs) / (result.windowMs * 1000),
     rssBytes: run.serverRssBytes,
     check: check(failures, result.messagesTotal, run.messages, `client ${result.messagesTotal} round trips, server ${run.messages} messages`),
   };
 }
 
-/** One client library against the bare node:http2 server; the client process is the one measured. */
+/** One client library against the grpc-ts server (as issue 6 asks); the client process is the one measured. */
 export async function measureClient(ctx: BenchContext, scenario: ClientScenario, client: ClientName, server: RunningServer, rep: number): Promise<Measurement> {
   const base = { port: server.port, concurrency: scenario.concurrency, warmupMs: clientWarmupMs(ctx), durationMs: ctx.measureMs };
   let job: ClientJob;

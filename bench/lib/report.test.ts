@@ -1,56 +1,45 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { evaluateTargets } from "./report.js";
-import type { Measurement } from "./results.js";
-import { selectScenarios } from "./scenarios.js";
+import { renderMarkdown, targetsTable } from "./report.js";
+import type { Measurement, RunResults } from "./results.js";
+import { evaluateTargets } from "./targets.js";
 
-function rate(subject: string, rep: number, value: number, ok = true): Measurement {
-  return { scenario: "server/server-stream-1000x1KiB", subject, rep, rate: value, check: { ok, detail: "" } };
+function unary(subject: string, rate: number, loadCpuPercent: number): Measurement {
+  return {
+    scenario: "server/unary-10B-c100", subject, rep: 1, rate, cpuUsPerOp: 1e6 / rate, loadCpuPercent,
+    latency: { count: 10, p50Us: 1000, p99Us: 2000, p999Us: 3000 }, check: { ok: true, detail: "", loadCount: 10, serverCount: 10 },
+  };
 }
 
-const streamTarget = (measurements: Measurement[]) => evaluateTargets(measurements).find((r) => r.target.id === "server-stream-vs-grpc-js")!;
+const measurements = [unary("server:grpc-ts", 25_000, 98.4), unary("server:grpc-js", 10_000, 35), unary("server:h2-bare", 20_000, 60)];
 
-test("a target is met when the median of the per-rep ratios meets it, even if one rep misses", () => {
-  const result = streamTarget([
-    rate("server:grpc-ts", 1, 300), rate("server:grpc-js", 1, 100), // 3.0
-    rate("server:grpc-ts", 2, 200), rate("server:grpc-js", 2, 100), // 2.0
-    rate("server:grpc-ts", 3, 260), rate("server:grpc-js", 3, 100), // 2.6
-  ]);
-  assert.equal(result.status, "met");
-  assert.deepEqual(result.ratio, { median: 2.6, min: 2, max: 3 });
-  assert.equal(result.reps, 3);
+function row(markdown: string, startsWith: string): string {
+  const found = markdown.split("\n").find((line) => line.startsWith(startsWith));
+  assert.ok(found !== undefined, `no line starting with ${startsWith}`);
+  return found;
+}
+
+test("the targets table names the issue of each target and shows a load-bound miss as such", () => {
+  const markdown = targetsTable(evaluateTargets(measurements).filter((r) => r.target.scenario === "server/unary-10B-c100"));
+  assert.match(row(markdown, "| issue |"), /\| issue \| target .* \| needed \| load CPU % \| result \|/);
+  assert.equal(row(markdown, "| 6 | server unary 10B at 100 concurrent: calls/s"), "| 6 | server unary 10B at 100 concurrent: calls/s vs @grpc/grpc-js | 2.50x | >= 3x | **98** | load-bound (see CPU per call) |");
+  assert.equal(row(markdown, "| 5 | server unary 10B at 100 concurrent: calls/s"), "| 5 | server unary 10B at 100 concurrent: calls/s vs bare node:http2 | 1.25x | >= 0.9x | **98** | **met** |");
+  assert.equal(row(markdown, "| 6 | server unary 10B at 100 concurrent: CPU"), "| 6 | server unary 10B at 100 concurrent: CPU µs per call vs bare node:http2 | 0.80x | <= 0.333x | **98** | **missed** |");
 });
 
-test("a target is missed when the median ratio falls short", () => {
-  const result = streamTarget([rate("server:grpc-ts", 1, 240), rate("server:grpc-js", 1, 100)]);
-  assert.equal(result.status, "missed");
-});
-
-test("a measurement whose OK count check failed does not count towards a target", () => {
-  const result = streamTarget([rate("server:grpc-ts", 1, 900, false), rate("server:grpc-js", 1, 100)]);
-  assert.equal(result.status, "not measured");
-});
-
-test("lower-is-better targets (p99, memory) are met at or under the threshold", () => {
-  const memory = (subject: string, rssBytes: number): Measurement => ({
-    scenario: "server/idle-connections", subject, rep: 1, memoryPerUnit: { rssBytes, heapBytes: 0 }, check: { ok: true, detail: "" },
-  });
-  const results = evaluateTargets([memory("server:grpc-ts", 30_000), memory("server:grpc-js", 20_000)]);
-  assert.equal(results.find((r) => r.target.id === "memory-per-connection")!.status, "missed");
-  const better = evaluateTargets([memory("server:grpc-ts", 20_000), memory("server:grpc-js", 20_000)]);
-  assert.equal(better.find((r) => r.target.id === "memory-per-connection")!.status, "met");
-});
-
-test("--only selects by id, by prefix and by side, and rejects unknown names", () => {
-  assert.deepEqual(selectScenarios(["server/bidi-pingpong"], false).map((s) => s.id), ["server/bidi-pingpong"]);
-  assert.deepEqual(selectScenarios(["client/unary-10B*"], false).map((s) => s.id), ["client/unary-10B-c1", "client/unary-10B-c100"]);
-  assert.deepEqual(selectScenarios(["codec"], false).map((s) => s.id), ["codec/protobuf-order"]);
-  assert.throws(() => selectScenarios(["server/nope"], false), /unknown scenario server\/nope/);
-});
-
-test("--quick keeps every scenario a target depends on but the 64 KiB ones (time)", () => {
-  const quick = new Set(selectScenarios(undefined, true).map((s) => s.id));
-  const needed = new Set(evaluateTargets([]).map((r) => r.target.scenario));
-  const missing = [...needed].filter((id) => !quick.has(id)).sort();
-  assert.deepEqual(missing, ["client/unary-64KiB-c100", "server/unary-64KiB-c100"]);
+test("server tables have a load CPU % column, bold when the load generator was saturated", () => {
+  const run: RunResults = {
+    meta: {
+      startedAt: "2026-11-26T00:00:00.000Z", finishedAt: "2026-11-26T00:01:00.000Z", mode: "custom", reps: 1, warmupMs: 300, measureMs: 1000,
+      grpcTsTransport: "h2", pingPongClient: "raw",
+      machine: { cpu: "test", cores: 2, kernel: "6", loadAverageAtStart: [0, 0, 0], loadAverageAtEnd: [0, 0, 0] },
+      versions: {}, scenarios: ["server/unary-10B-c100"],
+    },
+    measurements,
+  };
+  const markdown = renderMarkdown(run);
+  assert.match(row(markdown, "| server | calls/s |"), /\| server CPU µs\/call \| load CPU % \| server RSS MB \|/);
+  assert.match(row(markdown, "| grpc-ts (h2) |"), /\| 40\.0 \| \*\*98\*\* \| – \|/);
+  assert.match(row(markdown, "| @grpc/grpc-js |"), /\| 100 \| 35 \| – \|/);
+  assert.match(markdown, /a minimal HTTP\/2 client over node:net/);
 });

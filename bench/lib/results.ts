@@ -2,6 +2,7 @@
  * What one measurement of one subject (a server, a client, a codec) in one
  * repetition of one scenario produced: the raw JSON of a run is a list of these.
  */
+import type { PingPongClientName } from "./scenarios.js";
 import type { LatencySummary } from "./stats.js";
 
 export interface Measurement {
@@ -18,6 +19,11 @@ export interface Measurement {
   latency?: LatencySummary;
   /** CPU time of the measured process (the server, or the client for client scenarios) per operation. */
   cpuUsPerOp?: number;
+  /**
+   * Server-side scenarios: the load generator's (h2load's, or our ping-pong client's)
+   * CPU time over its run, as a percentage of one core. Near 100, the load set the rate.
+   */
+  loadCpuPercent?: number;
   /** Resident memory of the measured process at the end of the run. */
   rssBytes?: number;
   /** Memory scenarios: growth per connection or per stream. */
@@ -41,6 +47,8 @@ export interface RunMeta {
   warmupMs: number;
   measureMs: number;
   grpcTsTransport: string;
+  /** The load client of the ping-pong scenario (--pingpong-client). */
+  pingPongClient: PingPongClientName;
   machine: { cpu: string; cores: number; kernel: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   versions: Record<string, string>;
   /** Scenario ids run, in order. */
