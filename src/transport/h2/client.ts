@@ -30,9 +30,9 @@ class H2ClientStream extends H2Stream implements ClientTransportStream {
   open(id: number): void {
     this.id = id;
     this.state = "open";
-    this.sendWindow = this.conn.peerInitialWindowSize;
+    this.sendWindow = this.conn.peerSettings.initialWindowSize;
     this.conn.writeHeaders(id, this.requestHeaders, false);
-    if (!this.flushQueued()) this.conn.blocked.add(this);
+    if (!this.flushQueued()) this.conn.output.blocked.add(this);
   }
 
   write(data: Uint8Array): boolean {
@@ -140,7 +140,7 @@ class H2ClientConnection extends H2Connection {
       queueMicrotask(() => stream.abort(Http2ErrorCode.REFUSED_STREAM, false, "connection is closing", error));
       return stream;
     }
-    if (this.queued.length === 0 && this.streams.size < this.peerMaxConcurrentStreams) this.openStream(stream);
+    if (this.queued.length === 0 && this.streams.size < this.peerSettings.maxConcurrentStreams) this.openStream(stream);
     else this.queued.push(stream);
     return stream;
   }
@@ -164,12 +164,12 @@ class H2ClientConnection extends H2Connection {
   }
 
   private openQueued(): void {
-    while (this.queued.length > 0 && this.streams.size < this.peerMaxConcurrentStreams && !this.dead) {
+    while (this.queued.length > 0 && this.streams.size < this.peerSettings.maxConcurrentStreams && !this.dead) {
       this.openStream(this.queued.shift()!);
     }
   }
 
-  protected onPeerStream(streamId: number): void {
+  onPeerStream(streamId: number): void {
     this.connectionError(Http2ErrorCode.PROTOCOL_ERROR, `server opened stream ${streamId}`);
   }
 
@@ -239,8 +239,8 @@ class H2ClientConnection extends H2Connection {
   close(): void {
     if (this.closing || this.dead) return;
     this.closing = true;
-    this.writer.goaway(0, Http2ErrorCode.NO_ERROR);
-    this.scheduleFlush();
+    this.output.writer.goaway(0, Http2ErrorCode.NO_ERROR);
+    this.output.scheduleFlush();
     this.maybeFinish();
   }
 

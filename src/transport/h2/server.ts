@@ -13,13 +13,14 @@ import * as tls from "node:tls";
 import { randomBytes } from "node:crypto";
 import { Http2ErrorCode } from "../../protocol/http2/constants.js";
 import { checkRequestHeaders, checkTrailers, parseContentLength } from "../../protocol/http2/header-rules.js";
-import type { DecodedHeaders, HpackDecodeResult } from "../../protocol/http2/hpack-decoder.js";
+import type { DecodedHeaders } from "../../protocol/http2/hpack-decoder.js";
 import type { Headers, PeerInfo, ServerStreamSink, ServerTransportStream, TransportServer } from "../types.js";
 import { H2Connection, maxWindowSize } from "./connection.js";
 import { ConnectionManager } from "./connection-management.js";
 import { resolveH2Limits, type H2Limits, type H2Options } from "./options.js";
 import { peerInfoOf } from "./peer.js";
 import { H2Stream } from "./stream.js";
+import type { DecodedHeaderBlock } from "./stream-frames.js";
 
 export interface H2ServerOptions extends H2Options {
   /** TLS key material; absent for cleartext h2c with prior knowledge. */
@@ -167,7 +168,7 @@ class H2ServerConnection extends H2Connection {
     this.management = new ConnectionManager(this, limits);
   }
 
-  protected override onBadPreface(received: Uint8Array): void {
+  override onBadPreface(received: Uint8Array): void {
     // An HTTP/1.x request line starts with an upper-case method token (RFC 9112 §3).
     const first = received[0]!;
     if (this.handOff !== undefined && first >= 0x41 && first <= 0x5a) {
@@ -184,7 +185,7 @@ class H2ServerConnection extends H2Connection {
     return (this.peerInfo ??= peerInfoOf(this.socket));
   }
 
-  protected onPeerStream(streamId: number, result: Extract<HpackDecodeResult, { ok: true }>, endStream: boolean): void {
+  onPeerStream(streamId: number, result: DecodedHeaderBlock, endStream: boolean): void {
     if (this.streams.size >= this.limits.maxConcurrentStreams) {
       // RFC 9113 §5.1.2; refused streams count as resets, so refusing is no free loop either.
       if (!this.takeReset()) return;
@@ -234,14 +235,14 @@ class H2ServerConnection extends H2Connection {
     this.closing = true;
     const debugData = new TextEncoder().encode(debug);
     this.goawaySentLastStreamId = maxWindowSize;
-    this.writer.goaway(maxWindowSize, Http2ErrorCode.NO_ERROR, debugData);
+    this.output.writer.goaway(maxWindowSize, Http2ErrorCode.NO_ERROR, debugData);
     const secondPhase = () => {
       if (this.goawayTimer !== undefined) clearTimeout(this.goawayTimer);
       this.goawayTimer = undefined;
       if (this.dead || this.goawaySentLastStreamId !== maxWindowSize) return;
       this.goawaySentLastStreamId = this.lastPeerStreamId;
-      this.writer.goaway(this.lastPeerStreamId, Http2ErrorCode.NO_ERROR, debugData);
-      this.scheduleFlush();
+      this.output.writer.goaway(this.lastPeerStreamId, Http2ErrorCode.NO_ERROR, debugData);
+      this.output.scheduleFlush();
       onFinalGoaway?.();
       this.maybeFinish();
     };

@@ -52,7 +52,7 @@ export abstract class H2Stream {
 
   constructor(readonly conn: H2Connection, public id: number, state: StreamState) {
     this.state = state;
-    this.sendWindow = conn.peerInitialWindowSize;
+    this.sendWindow = conn.peerSettings.initialWindowSize;
     this.recvWindow = conn.limits.initialWindowSize;
   }
 
@@ -94,7 +94,7 @@ export abstract class H2Stream {
   protected writeData(data: Uint8Array): boolean {
     if (this.localEnded || this.endQueued || this.aborted) return true;
     if (data.length === 0) return true;
-    if (this.outBytes === 0 && this.state !== "idle" && !this.conn.congested) {
+    if (this.outBytes === 0 && this.state !== "idle" && !this.conn.output.congested) {
       const sent = this.sendNow(data);
       if (sent === data.length) return true;
       data = data.subarray(sent);
@@ -102,8 +102,8 @@ export abstract class H2Stream {
     if (this.outChunks === noChunks) this.outChunks = [];
     this.outChunks.push(data);
     this.outBytes += data.length;
-    if (this.state !== "idle") this.conn.blocked.add(this);
-    if (this.outBytes < this.conn.limits.streamHighWaterMark && !this.conn.congested) return true;
+    if (this.state !== "idle") this.conn.output.blocked.add(this);
+    if (this.outBytes < this.conn.limits.streamHighWaterMark && !this.conn.output.congested) return true;
     this.needDrain = true;
     return false;
   }
@@ -115,22 +115,23 @@ export abstract class H2Stream {
     this.outTrailers = trailers;
     if (this.state === "idle") return;
     if (this.outBytes === 0) this.flushQueued();
-    else this.conn.blocked.add(this);
+    else this.conn.output.blocked.add(this);
   }
 
   /** Sends DATA within both windows and the peer's frame size; returns the bytes sent. */
   private sendNow(data: Uint8Array): number {
     const conn = this.conn;
+    const flow = conn.flow;
     let offset = 0;
     while (offset < data.length) {
-      const n = Math.min(data.length - offset, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
+      const n = Math.min(data.length - offset, this.sendWindow, flow.sendWindow, conn.peerSettings.maxFrameSize);
       if (n <= 0) break;
       conn.writeDataFrame(this.id, offset === 0 && n === data.length ? data : data.subarray(offset, offset + n), false);
       this.sendWindow -= n;
-      conn.sendWindow -= n;
+      flow.sendWindow -= n;
       offset += n;
     }
-    if (offset > 0) conn.scheduleFlush();
+    if (offset > 0) conn.output.scheduleFlush();
     return offset;
   }
 
@@ -140,23 +141,24 @@ export abstract class H2Stream {
    * when nothing is left queued.
    */
   flushQueued(): boolean {
-    const conn = this.conn;
     if (this.aborted || this.state === "idle") return this.aborted;
+    const conn = this.conn;
+    const { flow, output } = conn;
     while (this.outBytes > 0) {
-      if (conn.congested) return false;
+      if (output.congested) return false;
       const chunk = this.outChunks[0]!;
-      const n = Math.min(chunk.length, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
+      const n = Math.min(chunk.length, this.sendWindow, flow.sendWindow, conn.peerSettings.maxFrameSize);
       if (n <= 0) return false;
       const piece = n === chunk.length ? chunk : chunk.subarray(0, n);
       const last = n === chunk.length && this.outChunks.length === 1;
       const endHere = last && this.endQueued && this.outTrailers === undefined;
       conn.writeDataFrame(this.id, piece, endHere);
       this.sendWindow -= n;
-      conn.sendWindow -= n;
+      flow.sendWindow -= n;
       this.outBytes -= n;
       if (n === chunk.length) this.outChunks.shift();
       else this.outChunks[0] = chunk.subarray(n);
-      conn.scheduleFlush();
+      output.scheduleFlush();
       if (endHere) {
         this.endQueued = false;
         this.markLocalEnded();
@@ -171,7 +173,7 @@ export abstract class H2Stream {
         this.sendHeaderBlock(trailers, true);
       } else {
         conn.writeDataFrame(this.id, noBytes, true);
-        conn.scheduleFlush();
+        output.scheduleFlush();
         this.markLocalEnded();
       }
     }
@@ -181,7 +183,7 @@ export abstract class H2Stream {
   /** Tells a writer that waited for room that there is room now. */
   notifyDrainIfNeeded(): void {
     if (!this.needDrain || this.aborted) return;
-    if (this.outBytes >= this.conn.limits.streamHighWaterMark || this.conn.congested) return;
+    if (this.outBytes >= this.conn.limits.streamHighWaterMark || this.conn.output.congested) return;
     this.needDrain = false;
     this.deliverDrain();
   }
@@ -200,13 +202,13 @@ export abstract class H2Stream {
     this.recvWindow -= flowControlledLength;
     const padding = flowControlledLength - data.length;
     if (padding > 0) {
-      conn.creditConnection(padding);
+      conn.flow.credit(padding);
       this.creditStream(padding);
     }
     this.receivedLength += data.length;
     const expected = this.expectedLength;
     if (expected !== undefined && (this.receivedLength > expected || (endStream && this.receivedLength !== expected))) {
-      conn.creditConnection(data.length);
+      conn.flow.credit(data.length);
       conn.streamError(this.id, Http2ErrorCode.PROTOCOL_ERROR, `received ${this.receivedLength} bytes of DATA but content-length is ${expected}`);
       return;
     }
@@ -215,11 +217,11 @@ export abstract class H2Stream {
       if (this.paused || this.inChunks !== undefined) {
         (this.inChunks ??= []).push(data);
         this.inBytes += n;
-        if (conn.bufferedBytes + n <= conn.limits.maxBufferedBytes) conn.creditConnection(n);
+        if (conn.flow.bufferedBytes + n <= conn.limits.maxBufferedBytes) conn.flow.credit(n);
         else this.uncreditedConnectionBytes += n;
-        conn.bufferedBytes += n;
+        conn.flow.bufferedBytes += n;
       } else {
-        conn.creditConnection(n);
+        conn.flow.credit(n);
         this.deliverData(data);
         if (this.aborted) return;
         this.creditStream(n);
@@ -252,10 +254,10 @@ export abstract class H2Stream {
     this.recvCredit += n;
     const initial = this.conn.limits.initialWindowSize;
     if (this.recvCredit >= initial >>> 1 || this.recvWindow + this.recvCredit <= 0) {
-      this.conn.writer.windowUpdate(this.id, this.recvCredit);
+      this.conn.output.writer.windowUpdate(this.id, this.recvCredit);
       this.recvWindow += this.recvCredit;
       this.recvCredit = 0;
-      this.conn.scheduleFlush();
+      this.conn.output.scheduleFlush();
     }
   }
 
@@ -282,10 +284,10 @@ export abstract class H2Stream {
       const chunk = this.inChunks.shift()!;
       const n = chunk.length;
       this.inBytes -= n;
-      conn.bufferedBytes -= n;
+      conn.flow.bufferedBytes -= n;
       const owed = Math.min(n, this.uncreditedConnectionBytes);
       this.uncreditedConnectionBytes -= owed;
-      if (owed > 0) conn.creditConnection(owed);
+      if (owed > 0) conn.flow.credit(owed);
       this.deliverData(chunk);
       if (this.aborted) break;
       this.creditStream(n);
@@ -299,7 +301,7 @@ export abstract class H2Stream {
         this.finishIncoming(trailers);
       }
     }
-    conn.scheduleFlush();
+    conn.output.scheduleFlush();
   }
 
   // ---- state ----
@@ -340,10 +342,10 @@ export abstract class H2Stream {
     this.outChunks = noChunks;
     this.outBytes = 0;
     this.endQueued = false;
-    this.conn.blocked.delete(this);
+    this.conn.output.blocked.delete(this);
     if (this.inChunks !== undefined) {
-      this.conn.bufferedBytes -= this.inBytes;
-      if (this.uncreditedConnectionBytes > 0) this.conn.creditConnection(this.uncreditedConnectionBytes);
+      this.conn.flow.bufferedBytes -= this.inBytes;
+      if (this.uncreditedConnectionBytes > 0) this.conn.flow.credit(this.uncreditedConnectionBytes);
       this.inChunks = undefined;
       this.inBytes = 0;
       this.uncreditedConnectionBytes = 0;
