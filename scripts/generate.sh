@@ -8,3 +8,4 @@ buf generate --template buf.gen.yaml
 (cd test/proto && buf generate --template buf.gen.yaml)
 (cd bench/proto && buf generate --template buf.gen.yaml)
 (cd interop && buf generate --template buf.gen.yaml)
+(cd src/protocol/protobuf/testdata && buf generate --template buf.gen.yaml)
