@@ -4,9 +4,10 @@
  * exactly once, then every timer and listener is gone. The deadline is this side's
  * own timer: it fires even if the server never answers.
  */
-import { fromBinary, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { identity, type Codec } from "../protocol/compression.js";
-import { FrameDecoder, encodeFrame, flagCompressed, type FrameSink } from "../protocol/frame.js";
+import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
+import { getMessageEncoder } from "../protocol/protobuf/index.js";
 import { decodeGrpcMessage } from "../protocol/grpc-message.js";
 import { formatGrpcTimeout } from "../protocol/grpc-timeout.js";
 import { codeFromHttpStatus } from "../protocol/http-status.js";
@@ -178,22 +179,26 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
    */
   sendMessage(message: MessageShape<DescMessage>, compress = true): Promise<void> | undefined {
     if (this.done) return undefined;
+    const codec = compress ? this.sendCodec : undefined;
+    // Uncompressed, the encoder writes the whole gRPC frame (prefix and payload) in one buffer.
+    const framed = codec === undefined;
     let bytes: Uint8Array;
     try {
-      bytes = toBinary(this.method.input, message);
+      const encoder = getMessageEncoder(this.method.input);
+      bytes = framed ? encoder.encodeFramed(message) : encoder.encode(message);
     } catch (err) {
       this.cancelWith(new GrpcError(Code.INTERNAL, `failed to serialize request message of ${this.method.input.typeName}`, { cause: err }));
       return undefined;
     }
-    if (bytes.length > this.options.maxSendMessageBytes) {
-      this.cancelWith(new GrpcError(Code.RESOURCE_EXHAUSTED, `request message of ${bytes.length} bytes is larger than the send limit of ${this.options.maxSendMessageBytes}`));
+    const size = framed ? bytes.length - frameHeaderBytes : bytes.length;
+    if (size > this.options.maxSendMessageBytes) {
+      this.cancelWith(new GrpcError(Code.RESOURCE_EXHAUSTED, `request message of ${size} bytes is larger than the send limit of ${this.options.maxSendMessageBytes}`));
       return undefined;
     }
-    const codec = compress ? this.sendCodec : undefined;
-    if (codec === undefined && this.inflight === undefined) return this.writeFrame(encodeFrame(bytes, 0));
+    if (framed && this.inflight === undefined) return this.writeFrame(bytes);
     const previous = this.inflight ?? Promise.resolve();
     const next = previous.then(async () => {
-      const frame = codec === undefined ? encodeFrame(bytes, 0) : encodeFrame(await codec.compress(bytes), flagCompressed);
+      const frame = codec === undefined ? bytes : encodeFrame(await codec.compress(bytes), flagCompressed);
       await this.writeFrame(frame);
     }).catch((err: unknown) => this.cancelWith(GrpcError.from(err, Code.INTERNAL, "failed to compress a request message")));
     this.inflight = next;

@@ -4,7 +4,8 @@
  * streamed ones; requests as a message, or any (async) iterable of messages.
  * Without interceptors, a unary call is one ClientCall and one Promise.
  */
-import { create, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { getMessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata } from "../protocol/metadata.js";
 import { Code, GrpcError } from "../protocol/status.js";
 import { AsyncQueue } from "../util/async-queue.js";
@@ -180,7 +181,7 @@ function startCall(channel: Channel, method: DescMethod, options: CallOptions, m
       bufferLimitBytes: retryBufferLimitBytes,
       deadline: base.deadline,
       signal: base.signal,
-      messageSize: (message) => toBinary(method.input, message).length,
+      messageSize: (message) => getMessageEncoder(method.input).encode(message).length,
     };
   };
   const call = new RetryingCall(

@@ -4,11 +4,12 @@
  * handler's context, so a call costs one object. Nothing here throws into the
  * transport: every failure ends the call with a status.
  */
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { encodeBase64 } from "../protocol/base64.js";
 import { identity, type Codec, type CodecRegistry } from "../protocol/compression.js";
-import { FrameDecoder, encodeFrame, flagCompressed, type FrameSink } from "../protocol/frame.js";
+import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
 import { encodeGrpcMessage } from "../protocol/grpc-message.js";
+import { getMessageEncoder, type MessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, encodeStatusDetails } from "../protocol/status.js";
 import { Http2ErrorCode, type PeerInfo, type ServerStreamSink, type ServerTransportStream } from "../transport/types.js";
@@ -22,6 +23,8 @@ export interface MethodEntry {
   readonly method: DescMethod;
   readonly handler: AnyHandler;
   readonly chain: ServerNext | undefined;
+  /** Encodes the method's responses (protocol/protobuf: toBinary's bytes, framed in one buffer). */
+  readonly responseEncoder: MessageEncoder;
 }
 
 /** Per-server settings every call reads. */
@@ -339,39 +342,49 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
 
   // ---- response side ----
 
-  private encodeResponse(value: ResponseInit<DescMessage>): Uint8Array | GrpcError {
+  /** Whether the next response message goes out compressed. */
+  private get compressingNext(): boolean {
+    return this.sendCodec !== undefined && this.compressNextMessage;
+  }
+
+  /**
+   * Encodes a response message: as a whole uncompressed gRPC frame (prefix and payload
+   * in one buffer), or as bare bytes with `framed` false, for the codec to compress.
+   */
+  private encodeResponse(value: ResponseInit<DescMessage>, framed: boolean): Uint8Array | GrpcError {
+    const output = this.entry.method.output;
     let bytes: Uint8Array;
     try {
-      bytes = toBinary(this.entry.method.output, toMessage(this.entry.method.output, value));
+      const message = toMessage(output, value);
+      bytes = framed ? this.entry.responseEncoder.encodeFramed(message) : this.entry.responseEncoder.encode(message);
     } catch (err) {
-      return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${this.entry.method.output.typeName}`, { cause: err });
+      return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${output.typeName}`, { cause: err });
     }
-    if (bytes.length > this.config.maxSendMessageBytes) {
-      return new GrpcError(Code.RESOURCE_EXHAUSTED, `response message of ${bytes.length} bytes is larger than the send limit of ${this.config.maxSendMessageBytes}`);
+    const size = framed ? bytes.length - frameHeaderBytes : bytes.length;
+    if (size > this.config.maxSendMessageBytes) {
+      return new GrpcError(Code.RESOURCE_EXHAUSTED, `response message of ${size} bytes is larger than the send limit of ${this.config.maxSendMessageBytes}`);
     }
     return bytes;
   }
 
-  /** Frames one response message, compressing it when asked to. */
-  private async frameResponse(bytes: Uint8Array): Promise<Uint8Array> {
-    if (this.sendCodec !== undefined && this.compressNextMessage) {
-      return encodeFrame(await this.sendCodec.compress(bytes), flagCompressed);
-    }
-    return encodeFrame(bytes, 0);
+  /** Compresses and frames one response message. */
+  private async compressResponse(bytes: Uint8Array): Promise<Uint8Array> {
+    return encodeFrame(await this.sendCodec!.compress(bytes), flagCompressed);
   }
 
   private sendUnaryResponse(value: ResponseInit<DescMessage>): void {
     if (this.done) return;
-    const bytes = this.encodeResponse(value);
+    const compressing = this.compressingNext;
+    const bytes = this.encodeResponse(value, !compressing);
     if (bytes instanceof GrpcError) {
       this.fail(bytes);
       return;
     }
-    if (this.sendCodec !== undefined && this.compressNextMessage) {
-      this.frameResponse(bytes).then((frame) => this.finishUnary(frame), (err: unknown) => this.fail(GrpcError.from(err, Code.INTERNAL, "failed to compress the response")));
+    if (compressing) {
+      this.compressResponse(bytes).then((frame) => this.finishUnary(frame), (err: unknown) => this.fail(GrpcError.from(err, Code.INTERNAL, "failed to compress the response")));
       return;
     }
-    this.finishUnary(encodeFrame(bytes, 0));
+    this.finishUnary(bytes);
   }
 
   private finishUnary(frame: Uint8Array): void {
@@ -384,10 +397,11 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     try {
       for await (const value of responses) {
         if (this.done) return;
-        const bytes = this.encodeResponse(value);
+        const compressing = this.compressingNext;
+        const bytes = this.encodeResponse(value, !compressing);
         if (bytes instanceof GrpcError) throw bytes;
         // Uncompressed messages are framed synchronously: no promise per message.
-        const frame = this.sendCodec !== undefined && this.compressNextMessage ? await this.frameResponse(bytes) : encodeFrame(bytes, 0);
+        const frame = compressing ? await this.compressResponse(bytes) : bytes;
         if (this.done) return;
         this.sendHeader();
         if (!this.stream.write(frame)) {

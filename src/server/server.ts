@@ -14,6 +14,7 @@ import { listenNodeHttp2 } from "../transport/node-http2/server.js";
 import { listenH2, type H2Options } from "../transport/h2/index.js";
 import { defaultTransport } from "../transport/default.js";
 import { Http2ErrorCode, type Headers, type ServerTransportStream, type TransportServer } from "../transport/types.js";
+import { getMessageEncoder } from "../protocol/protobuf/index.js";
 import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
 import { serverCredentials, type ServerCredentials } from "./credentials.js";
 import type { AnyHandler, MethodHandler, ServiceImpl } from "./handler.js";
@@ -117,7 +118,12 @@ export class Server {
   addMethod<M extends DescMethod>(method: M, handler: [MethodHandler<M>] extends [never] ? AnyHandler : MethodHandler<M>): this {
     const path = `/${method.parent.typeName}/${method.name}`;
     if (this.routes.has(path)) throw new Error(`${path} is already served`);
-    this.routes.set(path, { method, handler: handler as AnyHandler, chain: this.chainFor(method, handler as AnyHandler) });
+    this.routes.set(path, {
+      method,
+      handler: handler as AnyHandler,
+      chain: this.chainFor(method, handler as AnyHandler),
+      responseEncoder: getMessageEncoder(method.output),
+    });
     return this;
   }
 
