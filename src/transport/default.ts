@@ -3,6 +3,9 @@
  * our own ("h2") unless the GRPC_TS_TRANSPORT environment variable says "node-http2"
  * (an escape hatch, and how the test suite runs everything on both).
  */
+// Both transports' messages are encoded into slabs from this allocator.
+import "./node-alloc.js";
+
 export type TransportName = "h2" | "node-http2";
 
 export function defaultTransport(): TransportName {

@@ -7,6 +7,7 @@
  */
 import type { Socket } from "node:net";
 import { FrameWriter } from "../../protocol/http2/frame-writer.js";
+import { uninitializedBytes } from "../node-alloc.js";
 import type { H2Limits } from "./options.js";
 import type { H2Stream } from "./stream.js";
 
@@ -21,7 +22,7 @@ export interface OutputOwner {
 }
 
 export class ConnectionOutput {
-  readonly writer = new FrameWriter();
+  readonly writer = new FrameWriter(uninitializedBytes);
   /** Streams with DATA waiting for window or for the socket. */
   readonly blocked = new Set<H2Stream>();
   /** A socket read is being handled: its frames leave together when it ends. */
