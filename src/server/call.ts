@@ -9,7 +9,7 @@ import { encodeBase64 } from "../protocol/base64.js";
 import { identity, type Codec, type CodecRegistry } from "../protocol/compression.js";
 import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
 import { encodeGrpcMessage } from "../protocol/grpc-message.js";
-import { getMessageEncoder, type MessageEncoder } from "../protocol/protobuf/index.js";
+import { maxTransientFrameBytes, type MessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, encodeStatusDetails } from "../protocol/status.js";
 import { Http2ErrorCode, type PeerInfo, type ServerStreamSink, type ServerTransportStream } from "../transport/types.js";
@@ -349,18 +349,20 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
 
   /**
    * Encodes a response message: as a whole uncompressed gRPC frame (prefix and payload
-   * in one buffer), or as bare bytes with `framed` false, for the codec to compress.
+   * in one buffer, "framed"; "transient" when written to the transport at once), or as
+   * "bare" bytes for the codec to compress.
    */
-  private encodeResponse(value: ResponseInit<DescMessage>, framed: boolean): Uint8Array | GrpcError {
+  private encodeResponse(value: ResponseInit<DescMessage>, as: "framed" | "transient" | "bare"): Uint8Array | GrpcError {
     const output = this.entry.method.output;
+    const encoder = this.entry.responseEncoder;
     let bytes: Uint8Array;
     try {
       const message = toMessage(output, value);
-      bytes = framed ? this.entry.responseEncoder.encodeFramed(message) : this.entry.responseEncoder.encode(message);
+      bytes = as === "bare" ? encoder.encode(message) : as === "framed" ? encoder.encodeFramed(message) : encoder.encodeFramedTransient(message);
     } catch (err) {
       return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${output.typeName}`, { cause: err });
     }
-    const size = framed ? bytes.length - frameHeaderBytes : bytes.length;
+    const size = as === "bare" ? bytes.length : bytes.length - frameHeaderBytes;
     if (size > this.config.maxSendMessageBytes) {
       return new GrpcError(Code.RESOURCE_EXHAUSTED, `response message of ${size} bytes is larger than the send limit of ${this.config.maxSendMessageBytes}`);
     }
@@ -375,7 +377,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private sendUnaryResponse(value: ResponseInit<DescMessage>): void {
     if (this.done) return;
     const compressing = this.compressingNext;
-    const bytes = this.encodeResponse(value, !compressing);
+    const bytes = this.encodeResponse(value, compressing ? "bare" : "framed");
     if (bytes instanceof GrpcError) {
       this.fail(bytes);
       return;
@@ -398,13 +400,14 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
       for await (const value of responses) {
         if (this.done) return;
         const compressing = this.compressingNext;
-        const bytes = this.encodeResponse(value, !compressing);
+        // Uncompressed messages are framed synchronously, no promise per message, and
+        // into the encoder's scratch buffer, which the transport copies at once.
+        const bytes = this.encodeResponse(value, compressing ? "bare" : "transient");
         if (bytes instanceof GrpcError) throw bytes;
-        // Uncompressed messages are framed synchronously: no promise per message.
         const frame = compressing ? await this.compressResponse(bytes) : bytes;
         if (this.done) return;
         this.sendHeader();
-        if (!this.stream.write(frame)) {
+        if (!this.stream.write(frame, !compressing && frame.length <= maxTransientFrameBytes)) {
           await new Promise<void>((resolve) => (this.drainWaiter = resolve));
         }
       }

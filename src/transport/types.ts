@@ -48,8 +48,12 @@ export interface ServerTransportStream {
   attach(sink: ServerStreamSink): void;
   /** Response headers (HEADERS without END_STREAM). At most once. */
   sendHeaders(headers: Headers): void;
-  /** Response body bytes; false means wait for `onDrain` before writing more. */
-  write(data: Uint8Array): boolean;
+  /**
+   * Response body bytes; false means wait for `onDrain` before writing more. With
+   * `transient`, the caller reuses `data`'s memory as soon as this returns, so the
+   * transport copies whatever it keeps.
+   */
+  write(data: Uint8Array, transient?: boolean): boolean;
   /**
    * Ends the response with trailers; headers must have been sent. `lastData`, when
    * given, goes out first in the same write (a unary response in one flush).

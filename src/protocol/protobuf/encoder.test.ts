@@ -133,7 +133,7 @@ function outcome(run: () => Uint8Array): string {
 /** The fast path with strings assumed ASCII, or undefined if one was not. */
 function encodeAssumingAscii(codec: MessageCodec, message: Message): Uint8Array | undefined {
   try {
-    return encodeCompiled(codec, message, 0, false, true);
+    return encodeCompiled(codec, message, 0, "owned", true);
   } catch (err) {
     if (err instanceof NotAscii) return undefined;
     throw err;
@@ -168,7 +168,7 @@ describe("random messages encode to the bytes toBinary writes", () => {
         const context = `${desc.typeName} #${i}`;
         // The fast path alone, without the fallback to toBinary, with strings measured
         // exactly, and assumed ASCII when they are.
-        assertSameBytes(encodeCompiled(codec, message, 0, true, false), want, context);
+        assertSameBytes(encodeCompiled(codec, message, 0, "pooled", false), want, context);
         const ascii = encodeAssumingAscii(codec, message);
         if (ascii !== undefined) assertSameBytes(ascii, want, `${context} assuming ASCII`);
         assertSameBytes(ownEncoder.encode(message), want, context);

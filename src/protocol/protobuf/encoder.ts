@@ -9,7 +9,7 @@ import { encodeFrame, frameHeaderBytes, writeFrameHeader } from "../frame.js";
 import { getMessageCodec } from "./compile.js";
 import { EncodeState, fallback, NotAscii } from "./encode-state.js";
 import type { LocalMessage } from "./local-message.js";
-import { allocateOutput } from "./output-pool.js";
+import { allocateOutput, maxPooledBytes, type OutputKind } from "./output-pool.js";
 import { type MessageCodec, planMessage } from "./plan.js";
 import { replay } from "./write-step.js";
 
@@ -26,6 +26,13 @@ export interface MessageEncoder<Desc extends DescMessage = DescMessage> {
    * Throws like `encode`.
    */
   encodeFramed(message: MessageShape<Desc>): Uint8Array;
+  /**
+   * `encodeFramed` into a scratch buffer that the next transient encode (of any
+   * schema) overwrites, when the frame is at most maxTransientFrameBytes: for a caller
+   * that copies the frame at once (the h2 transport copies small DATA into its write
+   * batch), so small messages cost no allocation at all. Larger frames are the caller's own.
+   */
+  encodeFramedTransient(message: MessageShape<Desc>): Uint8Array;
   /** False when every message of this schema goes through toBinary, because the
    *  schema uses something the fast path does not reproduce. */
   readonly compiled: boolean;
@@ -40,6 +47,9 @@ export interface MessageEncoderOptions {
    */
   readonly pooledOutput?: boolean;
 }
+
+/** The largest frame encodeFramedTransient returns in its scratch buffer. */
+export const maxTransientFrameBytes = maxPooledBytes;
 
 const pooledEncoders = new WeakMap<DescMessage, MessageEncoder>();
 const ownedEncoders = new WeakMap<DescMessage, MessageEncoder>();
@@ -65,13 +75,15 @@ function createMessageEncoder(desc: DescMessage, pooled: boolean): MessageEncode
     return {
       encode: (message) => toBinary(desc, message),
       encodeFramed: (message) => encodeFrame(toBinary(desc, message)),
+      encodeFramedTransient: (message) => encodeFrame(toBinary(desc, message)),
       compiled: false,
     };
   }
   const strings = new StringStrategy();
   return {
-    encode: (message) => encodeOrFallback(desc, codec, strings, message, 0, pooled),
-    encodeFramed: (message) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, pooled),
+    encode: (message) => encodeOrFallback(desc, codec, strings, message, 0, pooled ? "pooled" : "owned"),
+    encodeFramed: (message) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, pooled ? "pooled" : "owned"),
+    encodeFramedTransient: (message) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, "transient"),
     compiled: true,
   };
 }
@@ -115,18 +127,18 @@ function encodeOrFallback(
   strings: StringStrategy,
   message: Message,
   headerBytes: number,
-  pooled: boolean,
+  output: OutputKind,
 ): Uint8Array {
   try {
     if (strings.assumeAscii()) {
       try {
-        return encodeCompiled(codec, message, headerBytes, pooled, true);
+        return encodeCompiled(codec, message, headerBytes, output, true);
       } catch (err) {
         if (!(err instanceof NotAscii)) throw err;
         strings.sawNonAscii();
       }
     }
-    return encodeCompiled(codec, message, headerBytes, pooled, false);
+    return encodeCompiled(codec, message, headerBytes, output, false);
   } catch {
     // A value outside the fast path, or a malformed message: toBinary encodes it its
     // own way or throws its own error for it.
@@ -139,7 +151,7 @@ let idleState: EncodeState | undefined = new EncodeState();
 
 /**
  * The fast path alone: throws instead of falling back. `headerBytes` is 0 for a bare
- * message or frameHeaderBytes for a gRPC frame; `pooled` as in MessageEncoderOptions;
+ * message or frameHeaderBytes for a gRPC frame; `output` says where the bytes go;
  * `assumeAscii` as in EncodeState (throws NotAscii if a string is not). Exported for
  * tests, which check that well-formed messages never need toBinary.
  */
@@ -147,7 +159,7 @@ export function encodeCompiled(
   codec: MessageCodec,
   message: Message,
   headerBytes: number,
-  pooled: boolean,
+  output: OutputKind,
   assumeAscii: boolean,
 ): Uint8Array {
   const local: LocalMessage = message;
@@ -159,7 +171,7 @@ export function encodeCompiled(
     st.begin();
     st.assumeAscii = assumeAscii;
     const size = planMessage(codec, local, st);
-    const out = allocateOutput(headerBytes + size, pooled);
+    const out = allocateOutput(headerBytes + size, output);
     if (headerBytes !== 0) writeFrameHeader(out, 0, 0, size);
     st.buf = out;
     st.pos = headerBytes;

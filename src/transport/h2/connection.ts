@@ -142,8 +142,8 @@ export abstract class H2Connection implements InputOwner, OutputOwner, StreamFra
   }
 
   /** One DATA frame, within the windows; the caller flushes. */
-  writeDataFrame(streamId: number, data: Uint8Array, endStream: boolean): void {
-    this.output.writer.data(streamId, data, endStream, 0, this.peerSettings.maxFrameSize);
+  writeDataFrame(streamId: number, data: Uint8Array, endStream: boolean, copy = false): void {
+    this.output.writer.data(streamId, data, endStream, 0, this.peerSettings.maxFrameSize, copy);
     // Sending HEADERS or DATA forgives the peer's ping strikes (A8 server enforcement).
     this.pingStrikes?.reset();
   }

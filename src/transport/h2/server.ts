@@ -75,9 +75,9 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
     this.sendHeaderBlock(headers, false);
   }
 
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, transient = false): boolean {
     if (this.finished || this.aborted) return true;
-    return this.writeData(data);
+    return this.writeData(data, transient);
   }
 
   sendTrailers(trailers: Headers, lastData?: Uint8Array): void {

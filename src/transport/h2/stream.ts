@@ -90,15 +90,20 @@ export abstract class H2Stream {
     if (endStream) this.markLocalEnded();
   }
 
-  /** Queues and sends what windows allow; false when the caller should wait for a drain. */
-  protected writeData(data: Uint8Array): boolean {
+  /**
+   * Queues and sends what windows allow; false when the caller should wait for a drain.
+   * `transient` data is memory the caller reuses once this returns: what is not copied
+   * into the write batch now is copied into the queue.
+   */
+  protected writeData(data: Uint8Array, transient = false): boolean {
     if (this.localEnded || this.endQueued || this.aborted) return true;
     if (data.length === 0) return true;
     if (this.outBytes === 0 && this.state !== "idle" && !this.conn.output.congested) {
-      const sent = this.sendNow(data);
+      const sent = this.sendNow(data, transient);
       if (sent === data.length) return true;
       data = data.subarray(sent);
     }
+    if (transient) data = data.slice();
     if (this.outChunks === noChunks) this.outChunks = [];
     this.outChunks.push(data);
     this.outBytes += data.length;
@@ -119,14 +124,14 @@ export abstract class H2Stream {
   }
 
   /** Sends DATA within both windows and the peer's frame size; returns the bytes sent. */
-  private sendNow(data: Uint8Array): number {
+  private sendNow(data: Uint8Array, copy: boolean): number {
     const conn = this.conn;
     const flow = conn.flow;
     let offset = 0;
     while (offset < data.length) {
       const n = Math.min(data.length - offset, this.sendWindow, flow.sendWindow, conn.peerSettings.maxFrameSize);
       if (n <= 0) break;
-      conn.writeDataFrame(this.id, offset === 0 && n === data.length ? data : data.subarray(offset, offset + n), false);
+      conn.writeDataFrame(this.id, offset === 0 && n === data.length ? data : data.subarray(offset, offset + n), false, copy);
       this.sendWindow -= n;
       flow.sendWindow -= n;
       offset += n;

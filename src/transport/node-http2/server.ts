@@ -121,9 +121,10 @@ class NodeServerStream implements ServerTransportStream {
     this.stream.respond(headers as http2.OutgoingHttpHeaders, { waitForTrailers: true });
   }
 
-  write(data: Uint8Array): boolean {
+  write(data: Uint8Array, transient = false): boolean {
     if (this.finished || this.stream.destroyed) return true;
-    if (this.stream.write(data)) return true;
+    // node:http2 keeps a reference to what it has not written yet.
+    if (this.stream.write(transient ? data.slice() : data)) return true;
     // Listened to only once back-pressure happens: most streams never need it.
     if (this.stream.listenerCount("drain") === 0) this.stream.on("drain", onDrain);
     return false;
