@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 
-export const benchProtoPath = fileURLToPath(new URL("../proto/bench.proto", import.meta.url));
+/** bench/proto/bench.proto, also from tsc's output in bench/.build/bench/lib (the .proto is not copied there). */
+export const benchProtoPath = fileURLToPath(new URL("../proto/bench.proto", import.meta.url)).replace(/([\\/])\.build\1bench\1/, "$1");
 
 export interface PayloadObject { body: Buffer }
 export interface StreamRequestObject { count: number; size: number }
