@@ -245,3 +245,27 @@ test("frames written across many slabs all parse back (no frame lands in a retir
   }
   assert.equal(count, expected);
 });
+
+test("full slabs are handed back once written and reused instead of allocating", () => {
+  let allocations = 0;
+  const w = new FrameWriter((n) => {
+    allocations++;
+    return new Uint8Array(n);
+  });
+  const fill = () => {
+    // 1,000 bytes per frame: enough frames to pass several 64 KiB slabs.
+    for (let i = 0; i < 300; i++) w.data(1, new Uint8Array(1000), false);
+  };
+  fill();
+  w.take();
+  const retired = w.takeRetired();
+  assert.ok(retired.length >= 2, `${retired.length} slabs retired`);
+  assert.ok(retired.every((s) => s.length === 64 * 1024));
+  assert.deepEqual(w.takeRetired(), [], "each retired slab is reported once");
+  const before = allocations;
+  w.recycle(retired);
+  fill();
+  const reused = w.take().filter((c) => retired.some((s) => s.buffer === c.buffer)).length;
+  assert.ok(reused > 0, "chunks come from recycled slabs");
+  assert.ok(allocations - before < retired.length + 2, `${allocations - before} new slabs after recycling ${retired.length}`);
+});

@@ -54,13 +54,19 @@ export class ConnectionOutput {
   flush(): void {
     this.flushQueued = false;
     const chunks = this.writer.take();
+    const retired = this.writer.takeRetired();
     if (chunks.length === 0 || this.socket.destroyed) return;
-    if (chunks.length === 1) {
-      this.socket.write(chunks[0]!);
+    // Writes complete in order: once the last is written, the slabs the writer filled
+    // and left are free for it again.
+    const last = chunks.length - 1;
+    const done = retired.length === 0 ? undefined : () => this.writer.recycle(retired);
+    if (last === 0) {
+      this.socket.write(chunks[0]!, done);
       return;
     }
     this.socket.cork();
-    for (const chunk of chunks) this.socket.write(chunk);
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i]!);
+    this.socket.write(chunks[last]!, done);
     this.socket.uncork();
   }
 

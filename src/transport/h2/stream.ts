@@ -8,6 +8,7 @@
 import { Http2ErrorCode } from "../../protocol/http2/constants.js";
 import type { DecodedHeaders } from "../../protocol/http2/hpack-decoder.js";
 import type { Headers } from "../types.js";
+import { pooledCopy } from "../node-alloc.js";
 import type { H2Connection } from "./connection.js";
 
 /** RFC 9113 §5.1 (no push, so never reserved). Queued client streams are "idle" until opened. */
@@ -103,7 +104,7 @@ export abstract class H2Stream {
       if (sent === data.length) return true;
       data = data.subarray(sent);
     }
-    if (transient) data = data.slice();
+    if (transient) data = pooledCopy(data);
     if (this.outChunks === noChunks) this.outChunks = [];
     this.outChunks.push(data);
     this.outBytes += data.length;
