@@ -133,11 +133,20 @@ export function nodeArgsFor(file: string): string[] {
   return ["--import", "tsx", file];
 }
 
+/**
+ * With BENCH_CPU_PROF_DIR set, every child writes a V8 CPU profile there when it exits
+ * (node --cpu-prof): where a server or client spends its time under the bench's load.
+ */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
 /** Starts `node --expose-gc <file> <args>` (see nodeArgsFor) pinned to a core, with an IPC channel. */
 export function startPinned(options: StartOptions): PinnedChild {
   const child = spawn(
     "taskset",
-    ["-c", String(options.core), process.execPath, "--expose-gc", ...nodeArgsFor(options.file), ...(options.args ?? [])],
+    ["-c", String(options.core), process.execPath, "--expose-gc", ...profileArgs(), ...nodeArgsFor(options.file), ...(options.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
   return new PinnedChild(options.label, child);
