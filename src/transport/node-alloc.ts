@@ -6,12 +6,35 @@
  * this module installs it for the encoder (src/protocol stays free of node: imports).
  */
 import { Buffer } from "node:buffer";
+import { maxSlabBytes } from "../protocol/http2/frame-writer.js";
 import { setOutputSlabAllocator } from "../protocol/protobuf/index.js";
 
 /** `bytes` of uninitialized memory, as a plain Uint8Array (its subarrays are cheaper than a Buffer's). */
 export function uninitializedBytes(bytes: number): Uint8Array {
   const b = Buffer.allocUnsafeSlow(bytes);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Full 64 KiB write slabs the sockets have finished writing, shared by every connection
+ * of the process (at most 16 MiB kept): a burst's slabs serve the next burst on any
+ * connection instead of being allocated again.
+ */
+const freeWriteSlabs: Uint8Array[] = [];
+const maxFreeWriteSlabs = 256;
+
+/** A write slab of `bytes`: a written-out one when the size is a full slab's, else fresh. */
+export function takeWriteSlab(bytes: number): Uint8Array {
+  if (bytes === maxSlabBytes && freeWriteSlabs.length > 0) return freeWriteSlabs.pop()!;
+  return uninitializedBytes(bytes);
+}
+
+/** Slabs whose bytes the socket has written (FrameWriter.takeRetired, then the write callback). */
+export function returnWriteSlabs(slabs: readonly Uint8Array[]): void {
+  for (const slab of slabs) {
+    if (freeWriteSlabs.length >= maxFreeWriteSlabs) return;
+    freeWriteSlabs.push(slab);
+  }
 }
 
 const copySlabBytes = 64 * 1024;

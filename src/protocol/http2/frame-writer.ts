@@ -13,8 +13,8 @@ const copyLimit = 2048;
 /** Slabs start small (an idle connection holds one) and double up to the maximum under load. */
 const initialSlabSize = 4 * 1024;
 const maxSlabSize = 64 * 1024;
-/** Written-out slabs a writer keeps for reuse: enough for a busy connection, little for an idle one. */
-const maxFreeSlabs = 2;
+/** The size of a full slab, the only size `takeRetired` reports. */
+export const maxSlabBytes = maxSlabSize;
 const noSlabs: Uint8Array[] = [];
 
 /** Makes a slab of `bytes`. The writer fills every byte it hands out, so it need not be zeroed. */
@@ -39,8 +39,6 @@ export class FrameWriter {
   private openDataStream = 0;
   /** Full slabs the writer moved past since the last `takeRetired`: free once their bytes are written. */
   private retired: Uint8Array[] = [];
-  /** Written-out full-size slabs, reused before allocating (see recycle). */
-  private readonly free: Uint8Array[] = [];
 
   /**
    * `allocate` makes the slabs frames are written into; Node's transport passes one that
@@ -69,21 +67,17 @@ export class FrameWriter {
   }
 
   /**
-   * The full-size slabs whose every byte went into chunks returned by `take()` so far.
-   * Once the socket has written those chunks, `recycle` hands the slabs back: a busy
-   * connection then reuses a few slabs instead of allocating 64 KiB every ~60 messages
-   * (allocation that, as external memory, drives V8 into frequent full collections).
+   * The full-size slabs (maxSlabBytes) whose every byte went into chunks returned by
+   * `take()` so far: once the socket has written those chunks, the allocator may hand
+   * them out again. A busy connection fills a 64 KiB slab every ~60 streamed messages;
+   * reusing them avoids allocation that, as V8 external memory, drives frequent full
+   * collections.
    */
   takeRetired(): Uint8Array[] {
     if (this.retired.length === 0) return noSlabs;
     const retired = this.retired;
     this.retired = [];
     return retired;
-  }
-
-  /** Slabs from `takeRetired` whose chunks the socket has written; at most two are kept. */
-  recycle(slabs: readonly Uint8Array[]): void {
-    for (const slab of slabs) if (this.free.length < maxFreeSlabs) this.free.push(slab);
   }
 
   /**
@@ -232,8 +226,7 @@ export class FrameWriter {
     if (this.pos + n > this.slab.length) {
       this.cutSlab();
       if (this.slab.length === maxSlabSize) this.retired.push(this.slab);
-      const size = Math.max(Math.min(this.slab.length * 2, maxSlabSize), n);
-      this.slab = size === maxSlabSize && this.free.length > 0 ? this.free.pop()! : this.allocate(size);
+      this.slab = this.allocate(Math.max(Math.min(this.slab.length * 2, maxSlabSize), n));
       this.start = 0;
       this.pos = 0;
     }

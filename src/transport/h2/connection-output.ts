@@ -7,7 +7,7 @@
  */
 import type { Socket } from "node:net";
 import { FrameWriter } from "../../protocol/http2/frame-writer.js";
-import { uninitializedBytes } from "../node-alloc.js";
+import { returnWriteSlabs, takeWriteSlab } from "../node-alloc.js";
 import type { H2Limits } from "./options.js";
 import type { H2Stream } from "./stream.js";
 
@@ -22,7 +22,7 @@ export interface OutputOwner {
 }
 
 export class ConnectionOutput {
-  readonly writer = new FrameWriter(uninitializedBytes);
+  readonly writer = new FrameWriter(takeWriteSlab);
   /** Streams with DATA waiting for window or for the socket. */
   readonly blocked = new Set<H2Stream>();
   /** A socket read is being handled: its frames leave together when it ends. */
@@ -59,7 +59,7 @@ export class ConnectionOutput {
     // Writes complete in order: once the last is written, the slabs the writer filled
     // and left are free for it again.
     const last = chunks.length - 1;
-    const done = retired.length === 0 ? undefined : () => this.writer.recycle(retired);
+    const done = retired.length === 0 ? undefined : () => returnWriteSlabs(retired);
     if (last === 0) {
       this.socket.write(chunks[0]!, done);
       return;
