@@ -44,9 +44,9 @@ let copySlabUsed = 0;
 /**
  * A copy of `data` that the caller owns, carved from a shared slab of uninitialized
  * memory (bump-allocated, never reused, as Buffer.allocUnsafe's pool): what a transport
- * keeps of a caller's transient bytes. A fresh small ArrayBuffer per copy costs ~1 µs;
- * while a congested socket makes every streamed message wait, that allocation and its
- * garbage doubled a stream's cost.
+ * keeps of a caller's transient bytes (a stream's messages wait while the socket is
+ * congested). A fresh small ArrayBuffer per copy would cost ~1 µs and add to V8's
+ * external-memory pressure.
  */
 export function pooledCopy(data: Uint8Array): Uint8Array {
   const n = data.length;
