@@ -4,7 +4,8 @@
  * reuses, so whatever the transport keeps (a client that reads slowly, windows spent,
  * a congested socket) it must have copied. Each message carries its index in every
  * byte, a slow reader forces queueing, and both our client and @grpc/grpc-js check
- * every byte.
+ * every byte; unary responses held back by a tiny stream window are checked with a
+ * frame-level client.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -12,6 +13,11 @@ import type { ServiceImpl } from "../src/index.js";
 import { createChannel, createClient, credentials } from "../src/index.js";
 import { Echo } from "./gen/echo_pb.js";
 import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { SettingsId } from "../src/protocol/http2/constants.js";
+import { encodeFrame } from "../src/protocol/frame.js";
+import { FrameClient, requestHeaders } from "./h2-conformance/frame-client.js";
+import { EchoRequestSchema, EchoResponseSchema } from "./gen/echo_pb.js";
 import { createJsClient, type JsEchoResponse } from "./helpers/grpc-js.js";
 import { startServer, testTransport, type TestServer } from "./helpers/server.js";
 
@@ -33,6 +39,9 @@ function checkMessage(index: number, got: { index: number; payload: Uint8Array }
 }
 
 const impl: Partial<ServiceImpl<typeof Echo>> = {
+  unary(request) {
+    return { index: request.count, message: "m", payload: expectedPayload(request.count) };
+  },
   async *serverStream(request) {
     for (let index = 0; index < request.count; index++) yield { index, message: "m", payload: expectedPayload(index) };
   },
@@ -106,6 +115,49 @@ describe("streamed messages stay intact while the transport holds them", () => {
       assert.equal(index, count);
     } finally {
       channel.close();
+    }
+  });
+
+  test("unary responses held back by a tiny stream window arrive intact", async () => {
+    // 16 bytes of window per stream: every response but its first bytes waits, while the
+    // next calls' responses are encoded.
+    const client = await FrameClient.connect(server.port, { settings: [{ id: SettingsId.INITIAL_WINDOW_SIZE, value: 16 }] });
+    try {
+      const calls = 20;
+      const ids = Array.from({ length: calls }, (_, i) => 1 + 2 * i);
+      for (const [i, id] of ids.entries()) {
+        const body = encodeFrame(toBinary(EchoRequestSchema, create(EchoRequestSchema, { count: i })));
+        client.sendHeaders(id, requestHeaders("/grpcts.test.Echo/Unary"), false);
+        client.send((w) => w.data(id, body, true));
+      }
+      await sleep(200);
+      client.send((w) => {
+        for (const id of ids) w.windowUpdate(id, 1 << 20);
+      });
+      const bodies = new Map<number, Uint8Array[]>(ids.map((id) => [id, []]));
+      let ended = 0;
+      while (ended < calls) {
+        const f = await client.next(5000);
+        assert.ok(f !== undefined, `${ended} of ${calls} responses ended`);
+        if (f.type === "DATA") bodies.get(f.streamId)?.push(f.data.slice());
+        if (f.type === "HEADERS") {
+          client.decoder.decode(f.fragment);
+          if (f.endStream) ended++;
+        }
+      }
+      for (const [i, id] of ids.entries()) {
+        const chunks = bodies.get(id)!;
+        const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let at = 0;
+        for (const c of chunks) {
+          bytes.set(c, at);
+          at += c.length;
+        }
+        assert.equal(bytes.length, 5 + new DataView(bytes.buffer).getUint32(1), `stream ${id}: one whole gRPC frame`);
+        checkMessage(i, fromBinary(EchoResponseSchema, bytes.subarray(5)));
+      }
+    } finally {
+      client.close();
     }
   });
 });

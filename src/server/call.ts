@@ -349,16 +349,17 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
 
   /**
    * Encodes a response message: as a whole uncompressed gRPC frame (prefix and payload
-   * in one buffer, "framed"; "transient" when written to the transport at once), or as
-   * "bare" bytes for the codec to compress.
+   * in one buffer; up to maxTransientFrameBytes in the encoder's scratch buffer, so the
+   * caller hands it to the transport at once, as transient), or as "bare" bytes for the
+   * codec to compress.
    */
-  private encodeResponse(value: ResponseInit<DescMessage>, as: "framed" | "transient" | "bare"): Uint8Array | GrpcError {
+  private encodeResponse(value: ResponseInit<DescMessage>, as: "transient" | "bare"): Uint8Array | GrpcError {
     const output = this.entry.method.output;
     const encoder = this.entry.responseEncoder;
     let bytes: Uint8Array;
     try {
       const message = toMessage(output, value);
-      bytes = as === "bare" ? encoder.encode(message) : as === "framed" ? encoder.encodeFramed(message) : encoder.encodeFramedTransient(message);
+      bytes = as === "bare" ? encoder.encode(message) : encoder.encodeFramedTransient(message);
     } catch (err) {
       return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${output.typeName}`, { cause: err });
     }
@@ -377,22 +378,23 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private sendUnaryResponse(value: ResponseInit<DescMessage>): void {
     if (this.done) return;
     const compressing = this.compressingNext;
-    const bytes = this.encodeResponse(value, compressing ? "bare" : "framed");
+    // Uncompressed, into the encoder's scratch buffer: the transport copies it at once.
+    const bytes = this.encodeResponse(value, compressing ? "bare" : "transient");
     if (bytes instanceof GrpcError) {
       this.fail(bytes);
       return;
     }
     if (compressing) {
-      this.compressResponse(bytes).then((frame) => this.finishUnary(frame), (err: unknown) => this.fail(GrpcError.from(err, Code.INTERNAL, "failed to compress the response")));
+      this.compressResponse(bytes).then((frame) => this.finishUnary(frame, false), (err: unknown) => this.fail(GrpcError.from(err, Code.INTERNAL, "failed to compress the response")));
       return;
     }
-    this.finishUnary(bytes);
+    this.finishUnary(bytes, bytes.length <= maxTransientFrameBytes);
   }
 
-  private finishUnary(frame: Uint8Array): void {
+  private finishUnary(frame: Uint8Array, transient: boolean): void {
     if (this.done) return;
     this.sendHeader();
-    this.finish(Code.OK, "", undefined, frame);
+    this.finish(Code.OK, "", undefined, frame, transient);
   }
 
   private async sendStream(responses: AsyncIterable<ResponseInit<DescMessage>>): Promise<void> {
@@ -429,11 +431,14 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     this.finish(err.code, err.rawMessage, err.details.length > 0 ? encodeStatusDetails(err.code, err.rawMessage, err.details) : undefined);
   }
 
-  /** Sends the status (after `lastFrame`, the unary response, in the same flush). */
-  private finish(code: Code, message: string, details: Uint8Array | undefined, lastFrame?: Uint8Array): void {
+  /**
+   * Sends the status (after `lastFrame`, the unary response, in the same flush;
+   * `lastFrameTransient` when it lives in the encoder's scratch buffer).
+   */
+  private finish(code: Code, message: string, details: Uint8Array | undefined, lastFrame?: Uint8Array, lastFrameTransient = false): void {
     if (this.done) return;
     if (code === Code.OK && message === "" && details === undefined && this.trailerMd === undefined && this.headersSent) {
-      this.stream.sendTrailers(okTrailers, lastFrame);
+      this.stream.sendTrailers(okTrailers, lastFrame, lastFrameTransient);
       this.cleanUp(undefined);
       return;
     }
@@ -442,7 +447,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     if (details !== undefined) trailers["grpc-status-details-bin"] = encodeBase64(details, false);
     if (this.trailerMd !== undefined) metadataToHeaders(this.trailerMd, trailers);
     if (this.headersSent) {
-      this.stream.sendTrailers(trailers, lastFrame);
+      this.stream.sendTrailers(trailers, lastFrame, lastFrameTransient);
     } else {
       // Trailers-only: status (and any response header metadata) in the one HEADERS frame.
       trailers[":status"] = "200";

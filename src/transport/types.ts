@@ -56,9 +56,10 @@ export interface ServerTransportStream {
   write(data: Uint8Array, transient?: boolean): boolean;
   /**
    * Ends the response with trailers; headers must have been sent. `lastData`, when
-   * given, goes out first in the same write (a unary response in one flush).
+   * given, goes out first in the same write (a unary response in one flush); with
+   * `lastDataTransient` its memory is reused once this returns, as for `write`.
    */
-  sendTrailers(trailers: Headers, lastData?: Uint8Array): void;
+  sendTrailers(trailers: Headers, lastData?: Uint8Array, lastDataTransient?: boolean): void;
   /** A trailers-only response: one HEADERS frame with END_STREAM. */
   respondTrailersOnly(headers: Headers): void;
   /** RST_STREAM with `code`. */

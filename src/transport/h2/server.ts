@@ -80,9 +80,9 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
     return this.writeData(data, transient);
   }
 
-  sendTrailers(trailers: Headers, lastData?: Uint8Array): void {
+  sendTrailers(trailers: Headers, lastData?: Uint8Array, lastDataTransient = false): void {
     if (this.finished) return;
-    if (lastData !== undefined && !this.aborted) this.writeData(lastData);
+    if (lastData !== undefined && !this.aborted) this.writeData(lastData, lastDataTransient);
     this.finished = true;
     this.endData(trailers);
   }

@@ -130,13 +130,13 @@ class NodeServerStream implements ServerTransportStream {
     return false;
   }
 
-  sendTrailers(trailers: Headers, lastData?: Uint8Array): void {
+  sendTrailers(trailers: Headers, lastData?: Uint8Array, lastDataTransient = false): void {
     if (this.finished) return;
     this.finished = true;
     if (this.stream.destroyed) return;
     this.pendingTrailers = trailers;
     if (lastData === undefined) this.stream.end();
-    else this.stream.end(lastData);
+    else this.stream.end(lastDataTransient ? lastData.slice() : lastData);
   }
 
   respondTrailersOnly(headers: Headers): void {
