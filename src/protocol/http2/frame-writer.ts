@@ -10,11 +10,10 @@ import type { Priority, Setting } from "./frame.js";
 
 /** DATA payloads at least this long are queued by reference instead of copied. */
 const copyLimit = 2048;
-/** Slabs start small (an idle connection holds one) and double up to the maximum under load. */
+/** Slabs start small: an idle connection holds one. */
 const initialSlabSize = 4 * 1024;
-const maxSlabSize = 64 * 1024;
-/** The size of a full slab, the only size `takeRetired` reports. */
-export const maxSlabBytes = maxSlabSize;
+/** Slabs double up to this size under load; it is the only size `takeRetired` reports. */
+export const maxSlabBytes = 64 * 1024;
 const noSlabs: Uint8Array[] = [];
 
 /** Makes a slab of `bytes`. The writer fills every byte it hands out, so it need not be zeroed. */
@@ -225,8 +224,8 @@ export class FrameWriter {
   private reserve(n: number): number {
     if (this.pos + n > this.slab.length) {
       this.cutSlab();
-      if (this.slab.length === maxSlabSize) this.retired.push(this.slab);
-      this.slab = this.allocate(Math.max(Math.min(this.slab.length * 2, maxSlabSize), n));
+      if (this.slab.length === maxSlabBytes) this.retired.push(this.slab);
+      this.slab = this.allocate(Math.max(Math.min(this.slab.length * 2, maxSlabBytes), n));
       this.start = 0;
       this.pos = 0;
     }

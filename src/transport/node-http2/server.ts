@@ -5,6 +5,7 @@
  * stream costs no closures.
  */
 import { bindServer, type ListenTarget } from "../bind.js";
+import { pooledCopy } from "../node-alloc.js";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -124,7 +125,7 @@ class NodeServerStream implements ServerTransportStream {
   write(data: Uint8Array, transient = false): boolean {
     if (this.finished || this.stream.destroyed) return true;
     // node:http2 keeps a reference to what it has not written yet.
-    if (this.stream.write(transient ? data.slice() : data)) return true;
+    if (this.stream.write(transient ? pooledCopy(data) : data)) return true;
     // Listened to only once back-pressure happens: most streams never need it.
     if (this.stream.listenerCount("drain") === 0) this.stream.on("drain", onDrain);
     return false;
@@ -136,7 +137,7 @@ class NodeServerStream implements ServerTransportStream {
     if (this.stream.destroyed) return;
     this.pendingTrailers = trailers;
     if (lastData === undefined) this.stream.end();
-    else this.stream.end(lastDataTransient ? lastData.slice() : lastData);
+    else this.stream.end(lastDataTransient ? pooledCopy(lastData) : lastData);
   }
 
   respondTrailersOnly(headers: Headers): void {
