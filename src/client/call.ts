@@ -4,10 +4,10 @@
  * exactly once, then every timer and listener is gone. The deadline is this side's
  * own timer: it fires even if the server never answers.
  */
-import { fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { identity, type Codec } from "../protocol/compression.js";
 import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
-import { getMessageEncoder } from "../protocol/protobuf/index.js";
+import { getMessageDecoder, getMessageEncoder } from "../protocol/protobuf/index.js";
 import { decodeGrpcMessage } from "../protocol/grpc-message.js";
 import { formatGrpcTimeout } from "../protocol/grpc-timeout.js";
 import { codeFromHttpStatus } from "../protocol/http-status.js";
@@ -336,7 +336,7 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
-      message = fromBinary(this.method.output, bytes);
+      message = getMessageDecoder(this.method.output).decode(bytes);
     } catch (err) {
       this.cancelWith(new GrpcError(Code.INTERNAL, `failed to parse response message of ${this.method.output.typeName}`, { cause: err }));
       return;

@@ -4,12 +4,12 @@
  * handler's context, so a call costs one object. Nothing here throws into the
  * transport: every failure ends the call with a status.
  */
-import { create, fromBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { encodeBase64 } from "../protocol/base64.js";
 import { identity, type Codec, type CodecRegistry } from "../protocol/compression.js";
 import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
 import { encodeGrpcMessage } from "../protocol/grpc-message.js";
-import { maxTransientFrameBytes, type MessageEncoder } from "../protocol/protobuf/index.js";
+import { maxTransientFrameBytes, type MessageDecoder, type MessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, encodeStatusDetails } from "../protocol/status.js";
 import { Http2ErrorCode, type PeerInfo, type ServerStreamSink, type ServerTransportStream } from "../transport/types.js";
@@ -23,6 +23,8 @@ export interface MethodEntry {
   readonly method: DescMethod;
   readonly handler: AnyHandler;
   readonly chain: ServerNext | undefined;
+  /** Decodes the method's requests (protocol/protobuf: what fromBinary returns, compiled per schema). */
+  readonly requestDecoder: MessageDecoder;
   /** Encodes the method's responses (protocol/protobuf: toBinary's bytes, framed in one buffer). */
   readonly responseEncoder: MessageEncoder;
 }
@@ -212,7 +214,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
-      message = fromBinary(this.entry.method.input, bytes);
+      message = this.entry.requestDecoder.decode(bytes);
     } catch (err) {
       this.fail(new GrpcError(Code.INTERNAL, `failed to parse request message of ${this.entry.method.input.typeName}`, { cause: err }));
       return;

@@ -1,7 +1,10 @@
 /**
- * Fast Protobuf binary encoding, compiled per message schema: the bytes toBinary
- * produces, bare or as a gRPC length-prefixed message. Pure: no node: imports.
+ * Fast Protobuf binary encoding and decoding, compiled per message schema: the bytes
+ * toBinary produces, bare or as a gRPC length-prefixed message, and the messages
+ * fromBinary returns. Pure: no node: imports.
  */
+export { getMessageDecoder } from "./decoder.js";
+export type { MessageDecoder } from "./decoder.js";
 export { getMessageEncoder, maxTransientFrameBytes } from "./encoder.js";
 export type { MessageEncoder, MessageEncoderOptions } from "./encoder.js";
 export { setOutputSlabAllocator, type SlabAllocator } from "./output-pool.js";
