@@ -22,7 +22,8 @@ import { unprocessedErrors } from "./retry/retrying-call.js";
 /** Receives what the server sends. `onStatus` comes last, once; `error` is undefined for OK. */
 export interface CallListener {
   onHeader(metadata: Metadata): void;
-  onMessage(message: MessageShape<DescMessage>): void;
+  /** `encodedBytes`: the message's size on the wire (uncompressed), for buffering limits. */
+  onMessage(message: MessageShape<DescMessage>, encodedBytes: number): void;
   onStatus(error: GrpcError | undefined, trailers: Metadata): void;
 }
 
@@ -342,7 +343,7 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
       return;
     }
     this.options.onResponseMessage?.({ compressed });
-    this.listener.onMessage(message);
+    this.listener.onMessage(message, bytes.length);
   }
 
   onTrailers(trailers: Headers): void {

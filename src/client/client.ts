@@ -8,7 +8,7 @@ import { create, type DescMessage, type DescMethod, type DescService, type Messa
 import { getMessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata } from "../protocol/metadata.js";
 import { Code, GrpcError } from "../protocol/status.js";
-import { AsyncQueue } from "../util/async-queue.js";
+import { AsyncQueue, messageQueueHighWaterMark, minMessageWeight } from "../util/async-queue.js";
 import { ClientCall, type CallListener, type StartCallOptions } from "./call.js";
 import type { MethodConfig } from "./config/service-config.js";
 import { RetryingCall, type RetryOptions } from "./retry/retrying-call.js";
@@ -331,7 +331,7 @@ class StreamListener implements CallListener {
   headerWaiter: ((header: Metadata | GrpcError) => void) | undefined;
 
   constructor(private readonly options: CallOptions) {
-    this.responses = new AsyncQueue(16, (pause) => (pause ? this.call?.pause() : this.call?.resume()), () => this.call?.cancel());
+    this.responses = new AsyncQueue(messageQueueHighWaterMark, (pause) => (pause ? this.call?.pause() : this.call?.resume()), () => this.call?.cancel());
   }
 
   onHeader(metadata: Metadata): void {
@@ -347,8 +347,8 @@ class StreamListener implements CallListener {
     this.headerWaiter = undefined;
   }
 
-  onMessage(message: MessageShape<DescMessage>): void {
-    this.responses.push(message);
+  onMessage(message: MessageShape<DescMessage>, encodedBytes: number): void {
+    this.responses.push(message, Math.max(encodedBytes, minMessageWeight));
   }
 
   onStatus(error: GrpcError | undefined, trailers: Metadata): void {

@@ -184,6 +184,21 @@ describe("AsyncQueue back-pressure", () => {
     assert.deepEqual(calls, [true, false, true]);
   });
 
+  test("weighs items as push says: one heavy item pauses, light ones do not", async () => {
+    const calls: boolean[] = [];
+    const queue = new AsyncQueue<string>(1000, (pause) => calls.push(pause));
+    for (let i = 0; i < 9; i++) queue.push("light", 100);
+    assert.deepEqual(calls, [], "900 of 1000");
+    queue.push("heavy", 600);
+    assert.deepEqual(calls, [true], "1500 of 1000");
+    for (let i = 0; i < 9; i++) await queue.next();
+    assert.deepEqual(calls, [true], "the heavy item alone is still above half the mark");
+    await queue.next();
+    assert.deepEqual(calls, [true, false], "empty");
+    queue.push("heavy again", 1000);
+    assert.deepEqual(calls, [true, false, true], "the weights of items read are gone from the count");
+  });
+
   test("items handed straight to a waiting reader never count toward the mark", async () => {
     const calls: boolean[] = [];
     const queue = new AsyncQueue<number>(1, (pause) => calls.push(pause));

@@ -68,8 +68,8 @@ class AttemptListener implements CallListener {
   onHeader(metadata: Metadata): void {
     this.owner.attemptHeader(this, metadata);
   }
-  onMessage(message: MessageShape<DescMessage>): void {
-    this.owner.attemptMessage(this, message);
+  onMessage(message: MessageShape<DescMessage>, encodedBytes: number): void {
+    this.owner.attemptMessage(this, message, encodedBytes);
   }
   onStatus(error: GrpcError | undefined, trailers: Metadata): void {
     this.owner.attemptStatus(this, error, trailers);
@@ -219,10 +219,10 @@ export class RetryingCall implements Attempt {
     this.listener.onHeader(metadata);
   }
 
-  attemptMessage(l: AttemptListener, message: MessageShape<DescMessage>): void {
+  attemptMessage(l: AttemptListener, message: MessageShape<DescMessage>, encodedBytes: number): void {
     if (this.done || (this.committed !== undefined && this.committed !== l)) return;
     this.commit(l);
-    this.listener.onMessage(message);
+    this.listener.onMessage(message, encodedBytes);
   }
 
   attemptStatus(l: AttemptListener, error: GrpcError | undefined, trailers: Metadata): void {
