@@ -33,6 +33,7 @@ export class ConnectionOutput {
 
   constructor(private readonly socket: Socket, private readonly limits: H2Limits, private readonly conn: OutputOwner) {
     this.flush = this.flush.bind(this);
+    this.flushAfterMicrotasks = this.flushAfterMicrotasks.bind(this);
     this.onSocketDrain = this.onSocketDrain.bind(this);
   }
 
@@ -75,10 +76,20 @@ export class ConnectionOutput {
     this.inRead = true;
   }
 
-  /** The socket read is handled: what it produced leaves now, in one write. */
+  /**
+   * The socket read is handled. What it produced (window updates, ACKs) leaves with what
+   * the handlers it woke answer in their promise jobs: a tick queued from a microtask runs
+   * once the microtask queue is empty, so a read costs one socket write, not two.
+   */
   endRead(): void {
     this.inRead = false;
-    if (!this.conn.dead) this.flush();
+    if (this.conn.dead || this.flushQueued || this.writer.pendingBytes === 0) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flushAfterMicrotasks);
+  }
+
+  private flushAfterMicrotasks(): void {
+    process.nextTick(this.flush);
   }
 
   /** Drops frames not yet written: the socket is no longer ours to write to. */
