@@ -1,112 +1,33 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  create,
-  type DescFile,
-  type DescMessage,
-  equals,
-  fromBinary,
-  type MessageShape,
-  setExtension,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { nestedTypes } from "@bufbuild/protobuf/reflect";
+import { create, type DescMessage, equals, fromBinary, type MessageShape, setExtension, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
   AnySchema,
   DurationSchema,
-  file_google_protobuf_any,
-  file_google_protobuf_api,
-  file_google_protobuf_compiler_plugin,
-  file_google_protobuf_descriptor,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_source_context,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_type,
-  file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
   ListValueSchema,
   StructSchema,
   TimestampSchema,
   ValueSchema,
 } from "@bufbuild/protobuf/wkt";
-import { file_bench, OrderSchema, PayloadSchema } from "../../../bench/gen/bench_pb.js";
-import { file_grpc_testing_empty } from "../../../interop/gen/grpc/testing/empty_pb.js";
-import { file_grpc_testing_messages, SimpleRequestSchema } from "../../../interop/gen/grpc/testing/messages_pb.js";
-import { file_grpc_testing_test } from "../../../interop/gen/grpc/testing/test_pb.js";
-import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
-import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
-import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { OrderSchema, PayloadSchema } from "../../../bench/gen/bench_pb.js";
+import { SimpleRequestSchema } from "../../../interop/gen/grpc/testing/messages_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { getMessageDecodePlan } from "./decode-compile.js";
 import { createMessageFactory } from "./decode-factory.js";
 import { decodeCompiled, getMessageDecoder } from "./decoder.js";
 import { DelimitedStructSchema, DelimitedWrapperSchema } from "./testdata/gen/grpcts/decoder/test/fallback_pb.js";
-import { EditionsMessageSchema, file_grpcts_encoder_test_editions } from "./testdata/gen/grpcts/encoder/test/editions_pb.js";
-import {
-  ext_int32,
-  ext_message,
-  file_grpcts_encoder_test_proto2,
-  Proto2MessageSchema,
-  Proto2RequiredSchema,
-} from "./testdata/gen/grpcts/encoder/test/proto2_pb.js";
-import { file_grpcts_encoder_test_proto3, Proto3MessageSchema } from "./testdata/gen/grpcts/encoder/test/proto3_pb.js";
+import { EditionsMessageSchema } from "./testdata/gen/grpcts/encoder/test/editions_pb.js";
+import { ext_int32, ext_message, Proto2MessageSchema, Proto2RequiredSchema } from "./testdata/gen/grpcts/encoder/test/proto2_pb.js";
+import { Proto3MessageSchema } from "./testdata/gen/grpcts/encoder/test/proto3_pb.js";
+import { assertSameBytes, corpusExtensions, corpusSchemas, hex, seedOf } from "./testdata/corpus.js";
 import { randomMessage, Rng } from "./testdata/random-message.js";
 
-/** The files encoder.test.ts covers. */
-const files: DescFile[] = [
-  file_bench,
-  file_grpc_testing_empty,
-  file_grpc_testing_messages,
-  file_grpc_testing_test,
-  file_google_rpc_status,
-  file_google_rpc_error_details,
-  file_grpc_health_v1_health,
-  file_grpc_reflection_v1_reflection,
-  file_grpc_reflection_v1alpha_reflection,
-  file_google_protobuf_any,
-  file_google_protobuf_api,
-  file_google_protobuf_compiler_plugin,
-  file_google_protobuf_descriptor,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_source_context,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_type,
-  file_google_protobuf_wrappers,
-  file_grpcts_encoder_test_proto2,
-  file_grpcts_encoder_test_proto3,
-  file_grpcts_encoder_test_editions,
-];
-
-const schemas: DescMessage[] = files.flatMap((file) =>
-  [...nestedTypes(file)].filter((d): d is DescMessage => d.kind === "message"),
-);
-const extensions = files.flatMap((file) => [...nestedTypes(file)].filter((d) => d.kind === "extension"));
+const schemas = corpusSchemas;
+const extensions = corpusExtensions;
 
 const randomMessagesPerSchema = 300;
-
-/** Seed from the type name, so each schema gets its own fixed sequence. */
-function seedOf(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function assertSameBytes(got: Uint8Array, want: Uint8Array, context: string): void {
-  if (got.length === want.length && got.every((b, i) => b === want[i])) return;
-  assert.fail(`${context}: got ${hex(got)}, want ${hex(want)}`);
-}
 
 /**
  * Stricter than deepStrictEqual: the same prototypes (by identity), own property

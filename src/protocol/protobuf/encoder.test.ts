@@ -1,124 +1,37 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  create,
-  type DescFile,
-  type DescMessage,
-  equals,
-  fromBinary,
-  type Message,
-  type MessageShape,
-  setExtension,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { nestedTypes } from "@bufbuild/protobuf/reflect";
-import {
-  AnySchema,
-  anyPack,
-  file_google_protobuf_any,
-  file_google_protobuf_api,
-  file_google_protobuf_compiler_plugin,
-  file_google_protobuf_descriptor,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_source_context,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_type,
-  file_google_protobuf_wrappers,
-  FileDescriptorProtoSchema,
-  StructSchema,
-  ValueSchema,
-} from "@bufbuild/protobuf/wkt";
-import { file_bench, OrderSchema, PayloadSchema } from "../../../bench/gen/bench_pb.js";
-import { file_grpc_testing_empty } from "../../../interop/gen/grpc/testing/empty_pb.js";
-import { file_grpc_testing_messages, SimpleRequestSchema } from "../../../interop/gen/grpc/testing/messages_pb.js";
-import { file_grpc_testing_test } from "../../../interop/gen/grpc/testing/test_pb.js";
-import { BadRequestSchema, file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
-import { file_google_rpc_status, StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
-import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { create, type DescMessage, equals, fromBinary, type Message, type MessageShape, setExtension, toBinary } from "@bufbuild/protobuf";
+import { AnySchema, anyPack, FileDescriptorProtoSchema, StructSchema, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { OrderSchema, PayloadSchema } from "../../../bench/gen/bench_pb.js";
+import { SimpleRequestSchema } from "../../../interop/gen/grpc/testing/messages_pb.js";
+import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { getMessageCodec } from "./compile.js";
 import { NotAscii } from "./encode-state.js";
 import { encodeCompiled, getMessageEncoder } from "./encoder.js";
-import { EditionsMessageSchema, EditionsRequiredSchema, file_grpcts_encoder_test_editions } from "./testdata/gen/grpcts/encoder/test/editions_pb.js";
+import { EditionsMessageSchema, EditionsRequiredSchema } from "./testdata/gen/grpcts/encoder/test/editions_pb.js";
 import {
   ext_int32,
   ext_message,
   ext_packed,
   ext_string,
-  file_grpcts_encoder_test_proto2,
   Proto2MessageSchema,
   Proto2RequiredSchema,
 } from "./testdata/gen/grpcts/encoder/test/proto2_pb.js";
-import { file_grpcts_encoder_test_proto3, Kind, Proto3MessageSchema } from "./testdata/gen/grpcts/encoder/test/proto3_pb.js";
+import { Kind, Proto3MessageSchema } from "./testdata/gen/grpcts/encoder/test/proto3_pb.js";
 import type { MessageCodec } from "./plan.js";
+import { assertSameBytes, corpusExtensions, corpusFiles, corpusSchemas, hex, seedOf } from "./testdata/corpus.js";
 import { randomMessage, Rng } from "./testdata/random-message.js";
 
-const files: DescFile[] = [
-  file_bench,
-  file_grpc_testing_empty,
-  file_grpc_testing_messages,
-  file_grpc_testing_test,
-  file_google_rpc_status,
-  file_google_rpc_error_details,
-  file_grpc_health_v1_health,
-  file_grpc_reflection_v1_reflection,
-  file_grpc_reflection_v1alpha_reflection,
-  file_google_protobuf_any,
-  file_google_protobuf_api,
-  file_google_protobuf_compiler_plugin,
-  file_google_protobuf_descriptor,
-  file_google_protobuf_duration,
-  file_google_protobuf_empty,
-  file_google_protobuf_field_mask,
-  file_google_protobuf_source_context,
-  file_google_protobuf_struct,
-  file_google_protobuf_timestamp,
-  file_google_protobuf_type,
-  file_google_protobuf_wrappers,
-  file_grpcts_encoder_test_proto2,
-  file_grpcts_encoder_test_proto3,
-  file_grpcts_encoder_test_editions,
-];
-
-const schemas: DescMessage[] = files.flatMap((file) =>
-  [...nestedTypes(file)].filter((d): d is DescMessage => d.kind === "message"),
-);
-const extensions = files.flatMap((file) => [...nestedTypes(file)].filter((d) => d.kind === "extension"));
+const schemas = corpusSchemas;
+const extensions = corpusExtensions;
 
 const randomMessagesPerSchema = 1000;
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Byte-for-byte equality, reported as hex around the first difference
- *  (assert.deepEqual on typed arrays is slow and its report unreadable here). */
-function assertSameBytes(got: Uint8Array, want: Uint8Array, context: string): void {
-  if (got.length === want.length && got.every((b, i) => b === want[i])) return;
-  let at = 0;
-  while (at < got.length && got[at] === want[at]) at++;
-  const around = (bytes: Uint8Array) => hex(bytes.subarray(Math.max(0, at - 16), at + 16));
-  assert.fail(
-    `${context}: ${got.length} bytes, want ${want.length}; first difference at ${at}: ` +
-      `got …${around(got)}…, want …${around(want)}…`,
-  );
-}
 
 function assertFramed(framed: Uint8Array, payload: Uint8Array, context: string): void {
   const n = payload.length;
   assertSameBytes(framed.subarray(0, 5), Uint8Array.of(0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff), `${context} prefix`);
   assertSameBytes(framed.subarray(5), payload, `${context} payload`);
-}
-
-/** Seed from the type name, so each schema gets its own fixed sequence. */
-function seedOf(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 /** What toBinary does with a message: its bytes, or the message of the error it throws. */
@@ -314,7 +227,7 @@ describe("well-known types as protobuf-es holds them", () => {
   });
 
   test("a FileDescriptorProto of a real generated file (proto2, defaults, options)", () => {
-    for (const file of files) {
+    for (const file of corpusFiles) {
       const proto = file.proto;
       assertSameBytes(getMessageEncoder(FileDescriptorProtoSchema).encode(proto), toBinary(FileDescriptorProtoSchema, proto), file.name);
       const decoded = fromBinary(FileDescriptorProtoSchema, toBinary(FileDescriptorProtoSchema, proto));

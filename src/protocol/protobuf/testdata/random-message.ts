@@ -1,8 +1,8 @@
 /**
  * Test-only: deterministic random messages for any schema, built through protobuf-es's
  * reflect API so every value is held the way protobuf-es holds it (Struct as JSON,
- * wrappers unwrapped, 64-bit as bigint or string). Used by encoder.test.ts to compare
- * the compiled encoder with toBinary byte for byte.
+ * wrappers unwrapped, 64-bit as bigint or string). Used by encoder.test.ts and
+ * decoder.test.ts to compare the compiled code with toBinary and fromBinary.
  */
 import {
   create,
