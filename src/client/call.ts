@@ -7,7 +7,7 @@
 import { type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { identity, type Codec } from "../protocol/compression.js";
 import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
-import { getMessageDecoder, getMessageEncoder } from "../protocol/protobuf/index.js";
+import { getMessageDecoder, getMessageEncoder, type MessageDecoder } from "../protocol/protobuf/index.js";
 import { decodeGrpcMessage } from "../protocol/grpc-message.js";
 import { formatGrpcTimeout } from "../protocol/grpc-timeout.js";
 import { codeFromHttpStatus } from "../protocol/http-status.js";
@@ -66,6 +66,8 @@ function rstCodeToStatus(rstCode: number): GrpcError {
 export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
   private stream: ClientTransportStream | undefined;
   private readonly decoder: FrameDecoder;
+  /** Decodes the method's responses, looked up once per call rather than per message. */
+  private readonly responseDecoder: MessageDecoder;
   private timer: DeadlineTimer | undefined;
   private responseCodec: Codec | undefined;
   private sendCodec: Codec | undefined;
@@ -90,6 +92,7 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
   ) {
     this.path = `/${method.parent.typeName}/${method.name}`;
     this.decoder = new FrameDecoder(this, options.maxReceiveMessageBytes);
+    this.responseDecoder = getMessageDecoder(method.output);
     const { signal, deadline, compression } = options;
     if (compression !== undefined && compression !== identity) {
       this.sendCodec = channel.codecs.get(compression);
@@ -337,7 +340,7 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
-      message = getMessageDecoder(this.method.output).decode(bytes);
+      message = this.responseDecoder.decode(bytes);
     } catch (err) {
       this.cancelWith(new GrpcError(Code.INTERNAL, `failed to parse response message of ${this.method.output.typeName}`, { cause: err }));
       return;

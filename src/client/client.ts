@@ -8,7 +8,7 @@ import { create, type DescMessage, type DescMethod, type DescService, type Messa
 import { getMessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata } from "../protocol/metadata.js";
 import { Code, GrpcError } from "../protocol/status.js";
-import { AsyncQueue, messageQueueHighWaterMark, minMessageWeight } from "../util/async-queue.js";
+import { AsyncQueue, messageQueueHighWaterMark, messageWeight } from "../util/async-queue.js";
 import { ClientCall, type CallListener, type StartCallOptions } from "./call.js";
 import type { MethodConfig } from "./config/service-config.js";
 import { RetryingCall, type RetryOptions } from "./retry/retrying-call.js";
@@ -348,7 +348,7 @@ class StreamListener implements CallListener {
   }
 
   onMessage(message: MessageShape<DescMessage>, encodedBytes: number): void {
-    this.responses.push(message, Math.max(encodedBytes, minMessageWeight));
+    this.responses.push(message, messageWeight(encodedBytes));
   }
 
   onStatus(error: GrpcError | undefined, trailers: Metadata): void {

@@ -13,7 +13,7 @@ import { maxTransientFrameBytes, type MessageDecoder, type MessageEncoder } from
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, encodeStatusDetails } from "../protocol/status.js";
 import { Http2ErrorCode, type PeerInfo, type ServerStreamSink, type ServerTransportStream } from "../transport/types.js";
-import { AsyncQueue, messageQueueHighWaterMark, minMessageWeight } from "../util/async-queue.js";
+import { AsyncQueue, messageQueueHighWaterMark, messageWeight } from "../util/async-queue.js";
 import { setDeadlineTimer, type DeadlineTimer } from "../util/timer.js";
 import type { AnyHandler, HandlerContext, ResponseInit } from "./handler.js";
 import type { ServerNext, ServerRequest, ServerResponse } from "./interceptor.js";
@@ -221,7 +221,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     }
     if (compressed) (this.compressedRequests ??= new WeakSet()).add(message);
     if (this.queue !== undefined) {
-      this.queue.push(message, Math.max(bytes.length, minMessageWeight));
+      this.queue.push(message, messageWeight(bytes.length));
       return;
     }
     if (++this.requestCount > 1) {

@@ -13,7 +13,12 @@
  * (bench bidi echo: more messages in flight, each one colder in the cache).
  */
 export const messageQueueHighWaterMark = 16 * 1024;
-export const minMessageWeight = 256;
+const minMessageWeight = 256;
+
+/** What an incoming message of `encodedBytes` weighs in a queue of messageQueueHighWaterMark. */
+export function messageWeight(encodedBytes: number): number {
+  return Math.max(encodedBytes, minMessageWeight);
+}
 
 type Waiter<T> = { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void };
 
