@@ -9,6 +9,7 @@ import { scalarZeroValue } from "@bufbuild/protobuf/reflect";
 import { FeatureSet_FieldPresence, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { createMessageFactory } from "./decode-factory.js";
 import { FieldDecodePlan, MessageDecodePlan, type StructPlans } from "./decode-plan.js";
+import { structShape } from "./struct-shape.js";
 
 /** Plans by descriptor; the second set uses cloning factories (for tests). */
 const generatedPlans = new WeakMap<DescMessage, MessageDecodePlan>();
@@ -197,28 +198,6 @@ function heldAsJson(field: DescField & { readonly message: DescMessage }): boole
  * struct.proto; the schema then falls back to fromBinary.
  */
 function structPlans(structDesc: DescMessage, planFor: PlanLookup): StructPlans {
-  const fields = findField(structDesc, "fields");
-  if (fields.fieldKind !== "map" || fields.mapKind !== "message" || fields.mapKey !== ScalarType.STRING) {
-    throw new Error(`${structDesc.typeName}.fields is not map<string, Value>`);
-  }
-  const valueDesc = fields.message;
-  const kinds = ["null_value", "number_value", "string_value", "bool_value", "struct_value", "list_value"];
-  for (const name of kinds) {
-    if (findField(valueDesc, name).oneof?.localName !== "kind") throw new Error(`${valueDesc.typeName}.${name} is not in oneof kind`);
-  }
-  const list = findField(valueDesc, "list_value");
-  if (list.fieldKind !== "message") throw new Error(`${valueDesc.typeName}.list_value is not a message`);
-  const values = findField(list.message, "values");
-  if (values.fieldKind !== "list" || values.listKind !== "message" || values.message !== valueDesc) {
-    throw new Error(`${list.message.typeName}.values is not a list of ${valueDesc.typeName}`);
-  }
-  return { struct: planFor(structDesc), value: planFor(valueDesc), list: planFor(list.message) };
-}
-
-/** A field by its proto name, which must have the localName protobuf-es derives. */
-function findField(desc: DescMessage, name: string): DescField {
-  const field = desc.fields.find((f) => f.name === name);
-  const expected = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  if (field === undefined || field.localName !== expected) throw new Error(`${desc.typeName} has no field ${name}`);
-  return field;
+  const { valueDesc, listDesc } = structShape(structDesc);
+  return { struct: planFor(structDesc), value: planFor(valueDesc), list: planFor(listDesc) };
 }

@@ -4,10 +4,11 @@
  * ListValue messages before writing. This writes the same bytes straight from the JSON.
  * Pure: no node: imports. Field numbers come from the descriptors, not from constants.
  */
-import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import { type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { type EncodeState } from "./encode-state.js";
 import { scalarSize, writeScalar } from "./scalar.js";
+import { structShape } from "./struct-shape.js";
 import { makeTag, varint32Size, writeDouble, writeVarint32 } from "./wire-writes.js";
 
 export interface StructLayout {
@@ -31,36 +32,17 @@ const mapValueTag = makeTag(2, WireType.LengthDelimited);
  *  if the descriptor is not shaped like struct.proto; the schema then falls back to
  *  toBinary. */
 export function structLayout(structDesc: DescMessage): StructLayout {
-  const fields = findField(structDesc, "fields");
-  if (fields.fieldKind !== "map" || fields.mapKind !== "message" || fields.mapKey !== ScalarType.STRING) {
-    throw new Error(`${structDesc.typeName}.fields is not map<string, Value>`);
-  }
-  const valueDesc = fields.message;
-  const list = findField(valueDesc, "list_value");
-  if (list.fieldKind !== "message") throw new Error(`${valueDesc.typeName}.list_value is not a message`);
-  const tagOf = (desc: DescMessage, name: string, wireType: WireType) => {
-    const field = findField(desc, name);
-    if (desc === valueDesc && field.oneof === undefined) {
-      throw new Error(`${desc.typeName}.${name} is not in a oneof`);
-    }
-    return makeTag(field.number, wireType);
-  };
+  const { fields, kinds, values } = structShape(structDesc);
   return {
     entryTag: makeTag(fields.number, WireType.LengthDelimited),
-    nullTag: tagOf(valueDesc, "null_value", WireType.Varint),
-    numberTag: tagOf(valueDesc, "number_value", WireType.Bit64),
-    stringTag: tagOf(valueDesc, "string_value", WireType.LengthDelimited),
-    boolTag: tagOf(valueDesc, "bool_value", WireType.Varint),
-    structTag: tagOf(valueDesc, "struct_value", WireType.LengthDelimited),
-    listTag: tagOf(valueDesc, "list_value", WireType.LengthDelimited),
-    listItemTag: tagOf(list.message, "values", WireType.LengthDelimited),
+    nullTag: makeTag(kinds.null_value.number, WireType.Varint),
+    numberTag: makeTag(kinds.number_value.number, WireType.Bit64),
+    stringTag: makeTag(kinds.string_value.number, WireType.LengthDelimited),
+    boolTag: makeTag(kinds.bool_value.number, WireType.Varint),
+    structTag: makeTag(kinds.struct_value.number, WireType.LengthDelimited),
+    listTag: makeTag(kinds.list_value.number, WireType.LengthDelimited),
+    listItemTag: makeTag(values.number, WireType.LengthDelimited),
   };
-}
-
-function findField(desc: DescMessage, name: string): DescField {
-  const field = desc.fields.find((f) => f.name === name);
-  if (field === undefined) throw new Error(`${desc.typeName} has no field ${name}`);
-  return field;
 }
 
 /** Like protobuf-es, anything but a plain object (arrays included) is an empty Struct. */
