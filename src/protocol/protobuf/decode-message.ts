@@ -6,7 +6,7 @@
  */
 import { ScalarType } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import type { DecodedMessage, FieldDecodePlan, MessageDecodePlan, OneofValue } from "./decode-plan.js";
+import { asList, asMessage, asOneof, type DecodedMessage, type FieldDecodePlan, type MessageDecodePlan } from "./decode-plan.js";
 import { checkTag, readInt32, readLengthEnd, readTag, type ReadState, recursionLimit, skipField } from "./decode-reader.js";
 import { readScalar } from "./decode-scalar.js";
 import { setOwn, structFromJson, structToJson } from "./decode-struct.js";
@@ -260,29 +260,10 @@ function planOf(f: FieldDecodePlan): MessageDecodePlan {
   return f.message;
 }
 
-// The decoder only meets objects it made itself; these narrow without a cast at
-// every use and throw (leaving the fast path) if that ever stops being true.
 
-function isObject(value: unknown): value is DecodedMessage {
-  return typeof value === "object" && value !== null;
-}
-
-/** A message, or a map field's record. */
-function asMessage(value: unknown): DecodedMessage {
-  if (!isObject(value)) throw new Error("expected an object");
-  return value;
-}
 
 function asMessageOrUndefined(value: unknown): DecodedMessage | undefined {
   return value === undefined ? undefined : asMessage(value);
 }
 
-function asOneof(value: unknown): OneofValue {
-  if (!isObject(value)) throw new Error("expected a oneof group");
-  return value as OneofValue;
-}
 
-function asList(value: unknown): unknown[] {
-  if (!Array.isArray(value)) throw new Error("expected a list");
-  return value;
-}

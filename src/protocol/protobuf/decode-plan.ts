@@ -151,3 +151,26 @@ export class MessageDecodePlan {
     return this.sparse === undefined ? undefined : this.sparse.get(fieldNo);
   }
 }
+
+// The decoder only meets objects it made itself; these narrow without a cast at
+// every use and throw (leaving the fast path) if that ever stops being true.
+
+function isObject(value: unknown): value is DecodedMessage {
+  return typeof value === "object" && value !== null;
+}
+
+/** A message, or a map field's record. */
+export function asMessage(value: unknown): DecodedMessage {
+  if (!isObject(value)) throw new Error("expected an object");
+  return value;
+}
+
+export function asOneof(value: unknown): OneofValue {
+  if (!isObject(value)) throw new Error("expected a oneof group");
+  return value as OneofValue;
+}
+
+export function asList(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new Error("expected a list");
+  return value;
+}

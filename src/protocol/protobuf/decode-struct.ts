@@ -4,7 +4,7 @@
  * merging into the JSON it already holds turned back into a message, and stores the
  * message as JSON; these are the two conversions. Pure: no node: imports.
  */
-import type { DecodedMessage, OneofValue, StructPlans } from "./decode-plan.js";
+import { asList, asMessage, asOneof, type DecodedMessage, type StructPlans } from "./decode-plan.js";
 
 // Property names as protobuf-es spells them in its own conversion; decode-compile.ts
 // checks that the Struct, Value and ListValue descriptors have them.
@@ -12,19 +12,19 @@ import type { DecodedMessage, OneofValue, StructPlans } from "./decode-plan.js";
 /** A Struct message as JSON: an object with a JSON value per entry. */
 export function structToJson(struct: DecodedMessage): { [key: string]: unknown } {
   const json: { [key: string]: unknown } = {};
-  const fields = asObject(struct.fields);
-  for (const key of Object.keys(fields)) setOwn(json, key, valueToJson(asObject(fields[key])));
+  const fields = asMessage(struct.fields);
+  for (const key of Object.keys(fields)) setOwn(json, key, valueToJson(asMessage(fields[key])));
   return json;
 }
 
 /** A Value message as JSON; a Value with no kind set is null, like NULL_VALUE. */
 function valueToJson(value: DecodedMessage): unknown {
-  const kind = asObject(value.kind) as OneofValue;
+  const kind = asOneof(value.kind);
   switch (kind.case) {
     case "structValue":
-      return structToJson(asObject(kind.value));
+      return structToJson(asMessage(kind.value));
     case "listValue":
-      return asList(asObject(kind.value).values).map((item) => valueToJson(asObject(item)));
+      return asList(asMessage(kind.value).values).map((item) => valueToJson(asMessage(item)));
     case "nullValue":
     case undefined:
       return null;
@@ -37,7 +37,7 @@ function valueToJson(value: DecodedMessage): unknown {
 export function structFromJson(plans: StructPlans, json: unknown): DecodedMessage {
   const struct = plans.struct.factory();
   if (isPlainObject(json)) {
-    const fields = asObject(struct.fields);
+    const fields = asMessage(struct.fields);
     for (const key of Object.keys(json)) setOwn(fields, key, valueFromJson(plans, json[key]));
   }
   return struct;
@@ -76,16 +76,6 @@ function valueFromJson(plans: StructPlans, json: unknown): DecodedMessage {
 
 function isPlainObject(value: unknown): value is { readonly [key: string]: unknown } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function asObject(value: unknown): DecodedMessage {
-  if (typeof value !== "object" || value === null) throw new Error("expected an object");
-  return value as DecodedMessage;
-}
-
-function asList(value: unknown): unknown[] {
-  if (!Array.isArray(value)) throw new Error("expected a list");
-  return value;
 }
 
 /** Sets a property; "__proto__" becomes an own property, not the prototype. */
