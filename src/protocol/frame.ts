@@ -31,6 +31,24 @@ export function writeFrameHeader(out: Uint8Array, offset: number, flags: number,
   out[offset + 4] = length & 0xff;
 }
 
+/**
+ * Memory lent for one whole frame, so that it is written where it leaves from: a
+ * transport's write batch lends the bytes of a DATA frame's payload, and the encoder
+ * writes the gRPC frame there, with no copy (MessageEncoder.encodeFramedTo).
+ */
+export interface FrameTarget {
+  /**
+   * Room for exactly `bytes` bytes, committed to be sent as they stand once written:
+   * their offset in `frameBuffer`, or -1 when there is none now (the caller writes
+   * elsewhere). Every one of the bytes must be written before anything else runs.
+   */
+  reserveFrame(bytes: number): number;
+  /** The memory reserveFrame's offsets refer to; read it after each reserveFrame. */
+  readonly frameBuffer: Uint8Array;
+  /** Takes back the last reservation, before anything else was written: its bytes are not to be sent. */
+  releaseFrame(): void;
+}
+
 export interface FrameSink {
   /** One whole message. `payload` may be a view into a received chunk: copy to keep it past the call. */
   onFrame(flags: number, payload: Uint8Array): void;

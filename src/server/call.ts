@@ -7,7 +7,7 @@
 import { create, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
 import { encodeBase64 } from "../protocol/base64.js";
 import { identity, type Codec, type CodecRegistry } from "../protocol/compression.js";
-import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink } from "../protocol/frame.js";
+import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink, type FrameTarget } from "../protocol/frame.js";
 import { encodeGrpcMessage } from "../protocol/grpc-message.js";
 import { maxTransientFrameBytes, type MessageDecoder, type MessageEncoder } from "../protocol/protobuf/index.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
@@ -60,7 +60,7 @@ function toMessage(desc: DescMessage, value: ResponseInit<DescMessage>): Message
   return create(desc, value as never);
 }
 
-export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
+export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, HandlerContext {
   readonly deadline: number | undefined;
   compressNextMessage = true;
 
@@ -82,6 +82,8 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private compressedRequests: WeakSet<object> | undefined;
   private queue: AsyncQueue<MessageShape<DescMessage>> | undefined;
   private drainWaiter: (() => void) | undefined;
+  /** The transport's memory for response bytes written in place, when it has some. */
+  private readonly inPlace: FrameTarget | undefined;
 
   constructor(
     private readonly stream: ServerTransportStream,
@@ -91,6 +93,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
     timeoutMs: number | undefined,
   ) {
     this.decoder = new FrameDecoder(this, config.maxReceiveMessageBytes);
+    this.inPlace = stream.dataTarget;
     config.calls.add(this);
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
@@ -350,26 +353,46 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   }
 
   /**
-   * Encodes a response message: as a whole uncompressed gRPC frame (prefix and payload
-   * in one buffer; up to maxTransientFrameBytes in the encoder's scratch buffer, so the
-   * caller hands it to the transport at once, as transient), or as "bare" bytes for the
-   * codec to compress.
+   * Encodes a response message. Uncompressed ("framed"): as a whole gRPC frame, written
+   * straight into the transport's write batch when it lends room (then the result is
+   * undefined: the frame is sent, headers first), else in one buffer, up to
+   * maxTransientFrameBytes in the encoder's scratch buffer, which the caller hands to
+   * the transport at once, as transient. Or "bare" bytes, for the codec to compress.
    */
-  private encodeResponse(value: ResponseInit<DescMessage>, as: "transient" | "bare"): Uint8Array | GrpcError {
+  private encodeResponse(value: ResponseInit<DescMessage>, as: "framed" | "bare"): Uint8Array | GrpcError | undefined {
     const output = this.entry.method.output;
     const encoder = this.entry.responseEncoder;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
     try {
       const message = toMessage(output, value);
-      bytes = as === "bare" ? encoder.encode(message) : encoder.encodeFramedTransient(message);
+      if (as === "bare") bytes = encoder.encode(message);
+      else bytes = this.inPlace === undefined ? encoder.encodeFramedTransient(message) : encoder.encodeFramedTo(message, this);
     } catch (err) {
       return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${output.typeName}`, { cause: err });
     }
+    if (bytes === undefined) return undefined;
     const size = as === "bare" ? bytes.length : bytes.length - frameHeaderBytes;
     if (size > this.config.maxSendMessageBytes) {
       return new GrpcError(Code.RESOURCE_EXHAUSTED, `response message of ${size} bytes is larger than the send limit of ${this.config.maxSendMessageBytes}`);
     }
     return bytes;
+  }
+
+  // ---- FrameTarget: the encoder writes a response frame into the transport's memory ----
+
+  reserveFrame(bytes: number): number {
+    // Too large: the encoder returns the frame, and encodeResponse refuses it.
+    if (this.done || bytes - frameHeaderBytes > this.config.maxSendMessageBytes) return -1;
+    this.sendHeader();
+    return this.inPlace!.reserveFrame(bytes);
+  }
+
+  get frameBuffer(): Uint8Array {
+    return this.inPlace!.frameBuffer;
+  }
+
+  releaseFrame(): void {
+    this.inPlace!.releaseFrame();
   }
 
   /** Compresses and frames one response message. */
@@ -380,10 +403,14 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   private sendUnaryResponse(value: ResponseInit<DescMessage>): void {
     if (this.done) return;
     const compressing = this.compressingNext;
-    // Uncompressed, into the encoder's scratch buffer: the transport copies it at once.
-    const bytes = this.encodeResponse(value, compressing ? "bare" : "transient");
+    const bytes = this.encodeResponse(value, compressing ? "bare" : "framed");
     if (bytes instanceof GrpcError) {
       this.fail(bytes);
+      return;
+    }
+    if (bytes === undefined) {
+      // Sent in place, after the headers: only the status is left.
+      this.finish(Code.OK, "", undefined);
       return;
     }
     if (compressing) {
@@ -404,10 +431,12 @@ export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
       for await (const value of responses) {
         if (this.done) return;
         const compressing = this.compressingNext;
-        // Uncompressed messages are framed synchronously, no promise per message, and
-        // into the encoder's scratch buffer, which the transport copies at once.
-        const bytes = this.encodeResponse(value, compressing ? "bare" : "transient");
+        // Uncompressed messages are framed synchronously, no promise per message:
+        // in place, or into the encoder's scratch buffer, which the transport copies at once.
+        const bytes = this.encodeResponse(value, compressing ? "bare" : "framed");
         if (bytes instanceof GrpcError) throw bytes;
+        // Sent in place: room is lent only when the bytes can leave now, so no drain to wait for.
+        if (bytes === undefined) continue;
         const frame = compressing ? await this.compressResponse(bytes) : bytes;
         if (this.done) return;
         this.sendHeader();

@@ -6,6 +6,7 @@
  */
 import type { Socket } from "node:net";
 import type { PeerCertificate } from "node:tls";
+import type { FrameTarget } from "../protocol/frame.js";
 import type { Headers } from "../protocol/metadata.js";
 
 export type { Headers };
@@ -54,6 +55,13 @@ export interface ServerTransportStream {
    * transport copies whatever it keeps.
    */
   write(data: Uint8Array, transient?: boolean): boolean;
+  /**
+   * Where a transport that can take response bytes in place lends them: a reservation
+   * is DATA that leaves as written, with no copy, in order with `write`; room is lent
+   * only when the bytes can go out now, so a writer needs no drain after it. Absent
+   * when the transport has no such memory.
+   */
+  readonly dataTarget?: FrameTarget;
   /**
    * Ends the response with trailers; headers must have been sent. `lastData`, when
    * given, goes out first in the same write (a unary response in one flush); with

@@ -36,6 +36,14 @@ export class FrameWriter {
    */
   private openDataAt = -1;
   private openDataStream = 0;
+  /**
+   * What releaseData undoes: where the last reserveData began, the old length of the
+   * frame it joined (-1 when it began a frame), and the open DATA frame before it.
+   */
+  private reservedAt = 0;
+  private reservedJoinLength = -1;
+  private reservedOpenAt = -1;
+  private reservedOpenStream = 0;
   /** Full slabs the writer moved past since the last `takeRetired`: free once their bytes are written. */
   private retired: Uint8Array[] = [];
 
@@ -109,25 +117,75 @@ export class FrameWriter {
     this.queued += data.length;
   }
 
+  /** The memory reserveData's offsets refer to; read it after each reserveData. */
+  get buffer(): Uint8Array {
+    return this.slab;
+  }
+
+  /**
+   * DATA whose `length` payload bytes the caller writes in place: their offset in
+   * `buffer`. The caller writes every one of them before any other frame, or takes
+   * them back at once with releaseData. Like data(), it may join the stream's open
+   * DATA frame within `maxFrameSize`.
+   */
+  reserveData(streamId: number, length: number, maxFrameSize: number): number {
+    const old = this.extendOpenData(streamId, length, maxFrameSize);
+    if (old >= 0) {
+      this.reservedAt = this.pos;
+      this.reservedJoinLength = old;
+      this.pos += length;
+      return this.reservedAt;
+    }
+    const slab = this.slab;
+    this.reservedOpenStream = this.openDataStream;
+    const payloadAt = this.frame(length, FrameType.DATA, 0, streamId);
+    // A new slab left the open frame behind, final (cutSlab closed it).
+    this.reservedOpenAt = this.slab === slab ? this.openDataAt : -1;
+    this.reservedAt = payloadAt - frameHeaderLength;
+    this.reservedJoinLength = -1;
+    this.openDataAt = this.reservedAt;
+    this.openDataStream = streamId;
+    return payloadAt;
+  }
+
+  /** Takes back the last reserveData, when nothing was written after it. */
+  releaseData(): void {
+    if (this.reservedJoinLength >= 0) {
+      writeUint24(this.slab, this.openDataAt, this.reservedJoinLength);
+    } else {
+      this.openDataAt = this.reservedOpenAt;
+      this.openDataStream = this.reservedOpenStream;
+    }
+    this.pos = this.reservedAt;
+  }
+
   /** Appends `data` to the open DATA frame of `streamId` if it is last in the slab and has room. */
   private joinData(streamId: number, data: Uint8Array, endStream: boolean, maxFrameSize: number): boolean {
     const at = this.openDataAt;
-    if (at < 0 || this.openDataStream !== streamId || this.pos + data.length > this.slab.length) return false;
-    const out = this.slab;
-    const length = (out[at]! << 16) | (out[at + 1]! << 8) | out[at + 2]!;
-    // The frame must end where the slab does: nothing was written after it.
-    if (at + frameHeaderLength + length !== this.pos || length + data.length > maxFrameSize) return false;
-    out.set(data, this.pos);
+    if (this.extendOpenData(streamId, data.length, maxFrameSize) < 0) return false;
+    this.slab.set(data, this.pos);
     this.pos += data.length;
-    const joined = length + data.length;
-    out[at] = joined >>> 16;
-    out[at + 1] = (joined >>> 8) & 0xff;
-    out[at + 2] = joined & 0xff;
     if (endStream) {
-      out[at + 4] = out[at + 4]! | FrameFlag.END_STREAM;
+      this.slab[at + 4] = this.slab[at + 4]! | FrameFlag.END_STREAM;
       this.openDataAt = -1;
     }
     return true;
+  }
+
+  /**
+   * Lengthens the open DATA frame of `streamId` by `length` bytes (the caller appends
+   * them at `pos`) when the frame ends where the slab does and both fit; returns the
+   * frame's old length, or -1 when it cannot.
+   */
+  private extendOpenData(streamId: number, length: number, maxFrameSize: number): number {
+    const at = this.openDataAt;
+    if (at < 0 || this.openDataStream !== streamId || this.pos + length > this.slab.length) return -1;
+    const out = this.slab;
+    const old = (out[at]! << 16) | (out[at + 1]! << 8) | out[at + 2]!;
+    // The frame must end where the slab does: nothing was written after it.
+    if (at + frameHeaderLength + old !== this.pos || old + length > maxFrameSize) return -1;
+    writeUint24(out, at, old + length);
+    return old;
   }
 
   /**
@@ -253,13 +311,17 @@ export class FrameWriter {
 }
 
 function writeHeaderAt(out: Uint8Array, at: number, length: number, type: number, flags: number, streamId: number): number {
-  out[at] = length >>> 16;
-  out[at + 1] = (length >>> 8) & 0xff;
-  out[at + 2] = length & 0xff;
+  writeUint24(out, at, length);
   out[at + 3] = type;
   out[at + 4] = flags;
   writeUint32(out, at + 5, streamId & 0x7fffffff);
   return at + frameHeaderLength;
+}
+
+function writeUint24(out: Uint8Array, at: number, value: number): void {
+  out[at] = (value >>> 16) & 0xff;
+  out[at + 1] = (value >>> 8) & 0xff;
+  out[at + 2] = value & 0xff;
 }
 
 function writeUint32(out: Uint8Array, at: number, value: number): void {

@@ -221,6 +221,80 @@ test("FrameReader accepts a frame of exactly the max frame size", () => {
   assert.equal(f?.type === "DATA" && f.data.length, 16_384);
 });
 
+/** The DATA frames (stream:hex payload) and other frame types the writer's batch holds. */
+function dataFrames(w: FrameWriter): string[] {
+  const reader = new FrameReader(16_384);
+  reader.push(concat(w.take()));
+  const frames: string[] = [];
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    if (f.type === "DATA") frames.push(`${f.streamId}:${Buffer.from(f.data).toString("hex")}${f.endStream ? ":end" : ""}`);
+    else frames.push(f.type);
+  }
+  return frames;
+}
+
+/** Writes `bytes` in place for `streamId`, as an encoder would. */
+function writeInPlace(w: FrameWriter, streamId: number, bytes: Uint8Array, max = 16): void {
+  const at = w.reserveData(streamId, bytes.length, max);
+  w.buffer.set(bytes, at);
+}
+
+test("DATA written in place frames like data(), joining the stream's open DATA frame", () => {
+  const w = new FrameWriter();
+  writeInPlace(w, 1, hex("0102"));
+  writeInPlace(w, 1, hex("0304")); // joins
+  w.data(1, hex("05"), false, 0, 16); // data() joins a frame begun in place
+  writeInPlace(w, 1, hex("06")); // and in place joins data()'s frame
+  writeInPlace(w, 3, hex("07")); // another stream: a new frame
+  writeInPlace(w, 3, new Uint8Array(16)); // past the max frame size: a new frame
+  w.windowUpdate(0, 1);
+  writeInPlace(w, 3, hex("08")); // a frame came between
+  w.data(3, hex("09"), true, 0, 16); // and ends it
+  assert.deepEqual(dataFrames(w), ["1:0102030405" + "06", "3:07", `3:${"00".repeat(16)}`, "WINDOW_UPDATE", "3:0809:end"]);
+});
+
+test("a released in-place DATA leaves the batch as it was, joined frame or new", () => {
+  const w = new FrameWriter();
+  writeInPlace(w, 1, hex("0102"));
+  w.reserveData(1, 3, 16); // would join
+  w.releaseData();
+  w.reserveData(3, 2, 16); // would start a frame
+  w.releaseData();
+  writeInPlace(w, 1, hex("03")); // the open frame is still open
+  assert.equal(w.pendingBytes, 9 + 3);
+  w.reserveData(5, 4, 16);
+  w.releaseData();
+  w.data(5, hex("04"), false, 0, 16);
+  assert.deepEqual(dataFrames(w), ["1:010203", "5:04"]);
+});
+
+test("in-place DATA that needs a new slab lands whole in it, and releases cleanly there", () => {
+  const w = new FrameWriter();
+  let sent = 0;
+  const frames: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    // 9 + 1000 bytes at a time: several slab switches, each on a reservation.
+    const bytes = new Uint8Array(1000).fill(i);
+    const at = w.reserveData(2 * i + 1, bytes.length, 16_384);
+    if (i % 3 === 0) {
+      w.releaseData();
+      continue;
+    }
+    w.buffer.set(bytes, at);
+    sent++;
+  }
+  const reader = new FrameReader(16_384);
+  for (const chunk of w.take()) reader.push(chunk);
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    assert.equal(f.type, "DATA");
+    if (f.type === "DATA") {
+      assert.ok(f.data.every((b) => b === (f.streamId - 1) / 2), `stream ${f.streamId} holds its own bytes`);
+      frames.push(String(f.streamId));
+    }
+  }
+  assert.equal(frames.length, sent);
+});
+
 test("frames written across many slabs all parse back (no frame lands in a retired slab)", () => {
   const w = new FrameWriter();
   const reader = new FrameReader(16_384);

@@ -6,6 +6,7 @@ import { OrderSchema, PayloadSchema } from "../../../bench/gen/bench_pb.js";
 import { SimpleRequestSchema } from "../../../interop/gen/grpc/testing/messages_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import type { FrameTarget } from "../frame.js";
 import { getMessageCodec } from "./compile.js";
 import { NotAscii } from "./encode-state.js";
 import { encodeCompiled, getMessageEncoder } from "./encoder.js";
@@ -50,6 +51,30 @@ function encodeAssumingAscii(codec: MessageCodec, message: Message): Uint8Array 
   } catch (err) {
     if (err instanceof NotAscii) return undefined;
     throw err;
+  }
+}
+
+/** A FrameTarget lending one buffer until it is full (or frames over `limit` bytes), counting what it lent and took back. */
+class TestTarget implements FrameTarget {
+  readonly frameBuffer = new Uint8Array(256 * 1024);
+  used = 0;
+  reservations = 0;
+  releases = 0;
+  private lastAt = 0;
+
+  constructor(private readonly limit = Infinity) {}
+
+  reserveFrame(bytes: number): number {
+    if (bytes > this.limit || this.used + bytes > this.frameBuffer.length) return -1;
+    this.lastAt = this.used;
+    this.used += bytes;
+    this.reservations++;
+    return this.lastAt;
+  }
+
+  releaseFrame(): void {
+    this.used = this.lastAt;
+    this.releases++;
   }
 }
 
@@ -102,6 +127,48 @@ describe("encodeFramed", () => {
       assertFramed(getMessageEncoder(PayloadSchema, { pooledOutput: false }).encodeFramed(message), want, "owned");
     });
   }
+});
+
+describe("encodeFramedTo", () => {
+  test("writes encodeFramed's bytes into the target's memory, one reservation per message", () => {
+    for (const desc of [OrderSchema, Proto3MessageSchema, Proto2MessageSchema, StructSchema]) {
+      const rng = new Rng(seedOf(`${desc.typeName} in place`));
+      const encoder = getMessageEncoder(desc);
+      for (let i = 0; i < 200; i++) {
+        const target = new TestTarget();
+        // Odd messages add lone surrogates: the first attempt, assuming ASCII, is taken back.
+        const message = randomMessage(desc, rng, { clean: i % 2 === 0, maxDepth: 3 });
+        const context = `${desc.typeName} #${i}`;
+        assert.equal(encoder.encodeFramedTo(message, target), undefined, context);
+        assertFramed(target.frameBuffer.subarray(0, target.used), toBinary(desc, message), context);
+        assert.equal(target.reservations - target.releases, 1, context);
+      }
+    }
+  });
+
+  test("a string found not to be ASCII while writing gives its room back, then the frame is written again", () => {
+    const encoder = getMessageEncoder(OrderSchema);
+    const target = new TestTarget();
+    // Plain messages first, so that the encoder assumes ASCII again (it measures exactly for a while after a miss).
+    for (let i = 0; i < 70; i++) encoder.encodeFramedTo(create(OrderSchema, { id: "plain" }), target);
+    const before = { used: target.used, releases: target.releases };
+    const message = create(OrderSchema, { id: "é", currency: "EUR" });
+    assert.equal(encoder.encodeFramedTo(message, target), undefined);
+    assert.equal(target.releases - before.releases, 1);
+    assertFramed(target.frameBuffer.subarray(before.used, target.used), toBinary(OrderSchema, message), "after the retry");
+  });
+
+  test("without room in the target, the frame comes back as encodeFramedTransient returns it", () => {
+    const encoder = getMessageEncoder(PayloadSchema);
+    for (const bodyBytes of [0, 100, 5000]) {
+      const target = new TestTarget(0);
+      const message = create(PayloadSchema, { body: new Uint8Array(bodyBytes).fill(7) });
+      const framed = encoder.encodeFramedTo(message, target);
+      assert.ok(framed !== undefined);
+      assertFramed(framed, toBinary(PayloadSchema, message), `${bodyBytes}-byte body`);
+      assert.equal(target.used, 0);
+    }
+  });
 });
 
 describe("output buffers", () => {
@@ -198,6 +265,12 @@ describe("values and messages toBinary rejects or coerces go through toBinary", 
       assert.equal(outcome(() => getMessageEncoder(desc).encode(make())), want);
       const framed = outcome(() => getMessageEncoder(desc).encodeFramed(make()).subarray(5));
       assert.equal(framed, want);
+      // In a target (what the fast path coerces) or returned (toBinary's): the same bytes.
+      const target = new TestTarget();
+      const framedTo = outcome(() => (getMessageEncoder(desc).encodeFramedTo(make(), target) ?? target.frameBuffer.subarray(0, target.used)).subarray(5));
+      assert.equal(framedTo, want);
+      // A throw keeps none of the target's memory.
+      if (want.startsWith("throws")) assert.equal(target.used, 0);
     });
   }
 });

@@ -5,7 +5,7 @@
  * Correctness first: any value or schema it cannot reproduce is handed to toBinary.
  */
 import { type DescMessage, type Message, type MessageShape, protoInt64, toBinary } from "@bufbuild/protobuf";
-import { encodeFrame, frameHeaderBytes, writeFrameHeader } from "../frame.js";
+import { encodeFrame, frameHeaderBytes, type FrameTarget, writeFrameHeader } from "../frame.js";
 import { getMessageCodec } from "./compile.js";
 import { EncodeState, fallback, NotAscii } from "./encode-state.js";
 import type { LocalMessage } from "./local-message.js";
@@ -33,6 +33,12 @@ export interface MessageEncoder<Desc extends DescMessage = DescMessage> {
    * batch), so small messages cost no allocation at all. Larger frames are the caller's own.
    */
   encodeFramedTransient(message: MessageShape<Desc>): Uint8Array;
+  /**
+   * `encodeFramed`'s bytes written into memory `target` lends, returning undefined,
+   * when it has room for them; otherwise what `encodeFramedTransient` returns. Throws
+   * like `encode`, with nothing left reserved in the target.
+   */
+  encodeFramedTo(message: MessageShape<Desc>, target: FrameTarget): Uint8Array | undefined;
   /** False when every message of this schema goes through toBinary, because the
    *  schema uses something the fast path does not reproduce. */
   readonly compiled: boolean;
@@ -76,6 +82,7 @@ function createMessageEncoder(desc: DescMessage, pooled: boolean): MessageEncode
       encode: (message) => toBinary(desc, message),
       encodeFramed: (message) => encodeFrame(toBinary(desc, message)),
       encodeFramedTransient: (message) => encodeFrame(toBinary(desc, message)),
+      encodeFramedTo: (message) => encodeFrame(toBinary(desc, message)),
       compiled: false,
     };
   }
@@ -84,6 +91,7 @@ function createMessageEncoder(desc: DescMessage, pooled: boolean): MessageEncode
     encode: (message) => encodeOrFallback(desc, codec, strings, message, 0, pooled ? "pooled" : "owned"),
     encodeFramed: (message) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, pooled ? "pooled" : "owned"),
     encodeFramedTransient: (message) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, "transient"),
+    encodeFramedTo: (message, target) => encodeOrFallback(desc, codec, strings, message, frameHeaderBytes, "transient", target),
     compiled: true,
   };
 }
@@ -121,6 +129,7 @@ function compileOrUndefined(desc: DescMessage): MessageCodec | undefined {
   }
 }
 
+function encodeOrFallback(desc: DescMessage, codec: MessageCodec, strings: StringStrategy, message: Message, headerBytes: number, output: OutputKind): Uint8Array;
 function encodeOrFallback(
   desc: DescMessage,
   codec: MessageCodec,
@@ -128,17 +137,27 @@ function encodeOrFallback(
   message: Message,
   headerBytes: number,
   output: OutputKind,
-): Uint8Array {
+  target: FrameTarget,
+): Uint8Array | undefined;
+function encodeOrFallback(
+  desc: DescMessage,
+  codec: MessageCodec,
+  strings: StringStrategy,
+  message: Message,
+  headerBytes: number,
+  output: OutputKind,
+  target?: FrameTarget,
+): Uint8Array | undefined {
   try {
     if (strings.assumeAscii()) {
       try {
-        return encodeCompiled(codec, message, headerBytes, output, true);
+        return encodeCompiled(codec, message, headerBytes, output, true, target);
       } catch (err) {
         if (!(err instanceof NotAscii)) throw err;
         strings.sawNonAscii();
       }
     }
-    return encodeCompiled(codec, message, headerBytes, output, false);
+    return encodeCompiled(codec, message, headerBytes, output, false, target);
   } catch {
     // A value outside the fast path, or a malformed message: toBinary encodes it its
     // own way or throws its own error for it.
@@ -152,16 +171,27 @@ let idleState: EncodeState | undefined = new EncodeState();
 /**
  * The fast path alone: throws instead of falling back. `headerBytes` is 0 for a bare
  * message or frameHeaderBytes for a gRPC frame; `output` says where the bytes go;
- * `assumeAscii` as in EncodeState (throws NotAscii if a string is not). Exported for
- * tests, which check that well-formed messages never need toBinary.
+ * `assumeAscii` as in EncodeState (throws NotAscii if a string is not); with a `target`
+ * that has room, the bytes go there and it returns undefined (a throw releases them).
+ * Exported for tests, which check that well-formed messages never need toBinary.
  */
+export function encodeCompiled(codec: MessageCodec, message: Message, headerBytes: number, output: OutputKind, assumeAscii: boolean): Uint8Array;
 export function encodeCompiled(
   codec: MessageCodec,
   message: Message,
   headerBytes: number,
   output: OutputKind,
   assumeAscii: boolean,
-): Uint8Array {
+  target: FrameTarget | undefined,
+): Uint8Array | undefined;
+export function encodeCompiled(
+  codec: MessageCodec,
+  message: Message,
+  headerBytes: number,
+  output: OutputKind,
+  assumeAscii: boolean,
+  target?: FrameTarget,
+): Uint8Array | undefined {
   const local: LocalMessage = message;
   // Encoding is synchronous, but take the state so that a re-entrant call (a getter
   // that encodes) gets its own instead of corrupting this one.
@@ -171,15 +201,25 @@ export function encodeCompiled(
     st.begin();
     st.assumeAscii = assumeAscii;
     const size = planMessage(codec, local, st);
-    const out = allocateOutput(headerBytes + size, output);
-    if (headerBytes !== 0) writeFrameHeader(out, 0, 0, size);
-    st.buf = out;
-    st.pos = headerBytes;
-    replay(st);
-    // Cheap insurance: a miscount (a bug, or a getter that changes the message while it
-    // is planned) must never produce a wrong message.
-    if (st.pos !== out.length || st.lengthRead !== st.lengthCount) fallback();
-    return out;
+    const total = headerBytes + size;
+    // The plan read the message; the write pass below runs no code of anyone else's,
+    // so nothing else can write into the target's memory meanwhile.
+    const start = target === undefined ? -1 : target.reserveFrame(total);
+    const out = start < 0 ? allocateOutput(total, output) : target!.frameBuffer;
+    const at = start < 0 ? 0 : start;
+    try {
+      if (headerBytes !== 0) writeFrameHeader(out, at, 0, size);
+      st.buf = out;
+      st.pos = at + headerBytes;
+      replay(st);
+      // Cheap insurance: a miscount (a bug, or a getter that changes the message while it
+      // is planned) must never produce a wrong message.
+      if (st.pos !== at + total || st.lengthRead !== st.lengthCount) fallback();
+    } catch (err) {
+      if (start >= 0) target!.releaseFrame();
+      throw err;
+    }
+    return start < 0 ? out : undefined;
   } finally {
     st.end();
     idleState = st;

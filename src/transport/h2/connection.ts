@@ -148,6 +148,13 @@ export abstract class H2Connection implements InputOwner, OutputOwner, StreamFra
     this.pingStrikes?.reset();
   }
 
+  /** DATA written in place by the caller: see FrameWriter.reserveData. */
+  reserveDataFrame(streamId: number, length: number): number {
+    const at = this.output.writer.reserveData(streamId, length, this.peerSettings.maxFrameSize);
+    this.pingStrikes?.reset();
+    return at;
+  }
+
   /** Sends a PING and calls `onAck` when its ACK arrives. */
   ping(opaqueData: Uint8Array, onAck: () => void): void {
     this.pings.send(opaqueData, onAck);

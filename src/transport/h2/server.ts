@@ -11,6 +11,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { randomBytes } from "node:crypto";
+import type { FrameTarget } from "../../protocol/frame.js";
 import { Http2ErrorCode } from "../../protocol/http2/constants.js";
 import { checkRequestHeaders, checkTrailers, parseContentLength } from "../../protocol/http2/header-rules.js";
 import type { DecodedHeaders } from "../../protocol/http2/hpack-decoder.js";
@@ -46,7 +47,7 @@ type HandOff = (socket: net.Socket, received: Uint8Array | undefined) => void;
 
 export type { ListenTarget };
 
-class H2ServerStream extends H2Stream implements ServerTransportStream {
+class H2ServerStream extends H2Stream implements ServerTransportStream, FrameTarget {
   private sink: ServerStreamSink | undefined;
   /** The response ended (or was given up): later calls do nothing. */
   private finished = false;
@@ -78,6 +79,23 @@ class H2ServerStream extends H2Stream implements ServerTransportStream {
   write(data: Uint8Array, transient = false): boolean {
     if (this.finished || this.aborted) return true;
     return this.writeData(data, transient);
+  }
+
+  /** Response messages are encoded straight into the connection's write batch. */
+  get dataTarget(): FrameTarget {
+    return this;
+  }
+
+  reserveFrame(bytes: number): number {
+    return this.finished ? -1 : this.reserveInPlace(bytes);
+  }
+
+  get frameBuffer(): Uint8Array {
+    return this.inPlaceBuffer;
+  }
+
+  releaseFrame(): void {
+    this.releaseInPlace();
   }
 
   sendTrailers(trailers: Headers, lastData?: Uint8Array, lastDataTransient = false): void {

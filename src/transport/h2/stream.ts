@@ -37,6 +37,8 @@ export abstract class H2Stream {
   private endQueued = false;
   private outTrailers: Headers | undefined;
   private needDrain = false;
+  /** Bytes of the last in-place reservation, returned to the windows if it is released. */
+  private reservedBytes = 0;
 
   // ---- incoming: DATA held while paused ----
   private paused = false;
@@ -112,6 +114,37 @@ export abstract class H2Stream {
     if (this.outBytes < this.conn.limits.streamHighWaterMark && !this.conn.output.congested) return true;
     this.needDrain = true;
     return false;
+  }
+
+  /**
+   * DATA the caller writes in place (FrameTarget): room for `bytes` in the connection's
+   * write batch when they can go out now and whole (nothing queued ahead, both windows
+   * and the peer's frame size allow it, the socket is not congested), as their offset
+   * in `inPlaceBuffer`; else -1, and the caller writes them with writeData.
+   */
+  protected reserveInPlace(bytes: number): number {
+    const conn = this.conn;
+    const flow = conn.flow;
+    if (this.outBytes !== 0 || this.state === "idle" || this.localEnded || this.endQueued || this.aborted || conn.output.congested) return -1;
+    if (bytes > this.sendWindow || bytes > flow.sendWindow || bytes > conn.peerSettings.maxFrameSize) return -1;
+    const at = conn.reserveDataFrame(this.id, bytes);
+    this.sendWindow -= bytes;
+    flow.sendWindow -= bytes;
+    this.reservedBytes = bytes;
+    conn.output.scheduleFlush();
+    return at;
+  }
+
+  protected get inPlaceBuffer(): Uint8Array {
+    return this.conn.output.writer.buffer;
+  }
+
+  /** Takes back the last reservation, written over by nothing since. */
+  protected releaseInPlace(): void {
+    this.conn.output.writer.releaseData();
+    this.sendWindow += this.reservedBytes;
+    this.conn.flow.sendWindow += this.reservedBytes;
+    this.reservedBytes = 0;
   }
 
   /** Ends the outgoing side after queued data: with trailers (HEADERS) or an END_STREAM DATA frame. */
