@@ -297,17 +297,17 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
     if (!this.done) this.decoder.push(chunk);
   }
 
-  onFrame(flags: number, payload: Uint8Array): void {
+  onFrame(flags: number, bytes: Uint8Array, start: number, end: number): void {
     if ((flags & flagCompressed) !== 0) {
       const codec = this.responseCodec;
       if (codec === undefined) {
         this.cancelWith(new GrpcError(Code.INTERNAL, "received a compressed message but the response has no grpc-encoding"));
         return;
       }
-      const copy = payload.slice();
+      const copy = bytes.slice(start, end);
       this.enqueue(() =>
         codec.decompress(copy, this.options.maxReceiveMessageBytes).then(
-          (bytes) => this.onMessageBytes(bytes, true),
+          (message) => this.onMessageBytes(message, 0, message.length, true),
           (err: unknown) =>
             this.cancelWith(err instanceof RangeError
               ? new GrpcError(Code.RESOURCE_EXHAUSTED, `decompressed response is larger than the limit of ${this.options.maxReceiveMessageBytes} bytes`)
@@ -317,11 +317,11 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
       return;
     }
     if (this.inflight !== undefined) {
-      const copy = payload.slice();
-      this.enqueue(() => this.onMessageBytes(copy));
+      const copy = bytes.slice(start, end);
+      this.enqueue(() => this.onMessageBytes(copy, 0, copy.length));
       return;
     }
-    this.onMessageBytes(payload);
+    this.onMessageBytes(bytes, start, end);
   }
 
   private enqueue(step: () => Promise<void> | void): void {
@@ -336,17 +336,18 @@ export class ClientCall implements ClientStreamSink, FrameSink, PendingPick {
     this.cancelWith(new GrpcError(Code.RESOURCE_EXHAUSTED, `received message of ${length} bytes from ${this.path}, limit is ${limit}`));
   }
 
-  private onMessageBytes(bytes: Uint8Array, compressed = false): void {
+  /** A message's bytes: `bytes` from `start` to `end`. */
+  private onMessageBytes(bytes: Uint8Array, start: number, end: number, compressed = false): void {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
-      message = this.responseDecoder.decode(bytes);
+      message = this.responseDecoder.decode(bytes, start, end);
     } catch (err) {
       this.cancelWith(new GrpcError(Code.INTERNAL, `failed to parse response message of ${this.method.output.typeName}`, { cause: err }));
       return;
     }
     this.options.onResponseMessage?.({ compressed });
-    this.listener.onMessage(message, bytes.length);
+    this.listener.onMessage(message, end - start);
   }
 
   onTrailers(trailers: Headers): void {

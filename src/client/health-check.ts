@@ -65,10 +65,10 @@ export class HealthWatcher {
     };
     let gotMessage = false;
     const decoder = new FrameDecoder({
-      onFrame: (_flags, payload) => {
+      onFrame: (_flags, bytes, start, end) => {
         let status: ServingStatus;
         try {
-          status = fromBinary(HealthCheckResponseSchema, payload).status;
+          status = fromBinary(HealthCheckResponseSchema, bytes.subarray(start, end)).status;
         } catch {
           return;
         }

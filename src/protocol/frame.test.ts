@@ -11,8 +11,8 @@ function recordingDecoder(maxMessageBytes: number, onFrame?: (decoder: FrameDeco
   const events: Event[] = [];
   const decoder: FrameDecoder = new FrameDecoder(
     {
-      onFrame(flags, payload) {
-        events.push({ kind: "frame", flags, payload: [...payload] });
+      onFrame(flags, bytes, start, end) {
+        events.push({ kind: "frame", flags, payload: [...bytes.subarray(start, end)] });
         onFrame?.(decoder);
       },
       onFrameTooLarge(length, limit) {

@@ -50,8 +50,11 @@ export interface FrameTarget {
 }
 
 export interface FrameSink {
-  /** One whole message. `payload` may be a view into a received chunk: copy to keep it past the call. */
-  onFrame(flags: number, payload: Uint8Array): void;
+  /**
+   * One whole message: `bytes` from `start` to `end`. `bytes` may be a received chunk,
+   * handed over without a view of the message's own: copy what is kept past the call.
+   */
+  onFrame(flags: number, bytes: Uint8Array, start: number, end: number): void;
   /** A frame declared longer than the limit; no more frames follow. */
   onFrameTooLarge(length: number, limit: number): void;
 }
@@ -91,7 +94,7 @@ export class FrameDecoder {
           const body = this.body;
           this.body = undefined;
           this.bodyFill = 0;
-          this.sink.onFrame(this.flags, body);
+          this.sink.onFrame(this.flags, body, 0, body.length);
           if (this.failed) return; // the sink may stop() the decoder
         }
         continue;
@@ -120,10 +123,10 @@ export class FrameDecoder {
         return;
       }
       if (len - pos >= length) {
-        // Whole message in this chunk: hand out a view, no copy.
-        const payload = chunk.subarray(pos, pos + length);
+        // Whole message in this chunk: hand out the chunk, no copy and no view.
+        const start = pos;
         pos += length;
-        this.sink.onFrame(flags, payload);
+        this.sink.onFrame(flags, chunk, start, pos);
         if (this.failed) return;
       } else {
         this.flags = flags;

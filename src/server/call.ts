@@ -176,19 +176,19 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
     if (!this.done) this.decoder.push(chunk);
   }
 
-  onFrame(flags: number, payload: Uint8Array): void {
+  onFrame(flags: number, bytes: Uint8Array, start: number, end: number): void {
     if ((flags & flagCompressed) !== 0) {
       const codec = this.requestCodec;
       if (codec === undefined) {
         this.fail(new GrpcError(Code.INTERNAL, "received a compressed message but the request has no grpc-encoding"));
         return;
       }
-      const copy = payload.slice();
+      const copy = bytes.slice(start, end);
       const previous = this.inflight ?? Promise.resolve();
       const next = previous
         .then(() => codec.decompress(copy, this.config.maxReceiveMessageBytes))
         .then(
-          (bytes) => this.onMessageBytes(bytes, true),
+          (message) => this.onMessageBytes(message, 0, message.length, true),
           (err: unknown) => this.fail(decompressError(err, codec.name, this.config.maxReceiveMessageBytes)),
         );
       this.inflight = next;
@@ -198,33 +198,34 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
       return;
     }
     if (this.inflight !== undefined) {
-      const copy = payload.slice();
-      const next = this.inflight.then(() => this.onMessageBytes(copy));
+      const copy = bytes.slice(start, end);
+      const next = this.inflight.then(() => this.onMessageBytes(copy, 0, copy.length));
       this.inflight = next;
       void next.then(() => {
         if (this.inflight === next) this.inflight = undefined;
       });
       return;
     }
-    this.onMessageBytes(payload);
+    this.onMessageBytes(bytes, start, end);
   }
 
   onFrameTooLarge(length: number, limit: number): void {
     this.fail(new GrpcError(Code.RESOURCE_EXHAUSTED, `${this.entry.method.parent.typeName}/${this.entry.method.name}: received message of ${length} bytes, limit is ${limit}`));
   }
 
-  private onMessageBytes(bytes: Uint8Array, compressed = false): void {
+  /** A message's bytes: `bytes` from `start` to `end`. */
+  private onMessageBytes(bytes: Uint8Array, start: number, end: number, compressed = false): void {
     if (this.done) return;
     let message: MessageShape<DescMessage>;
     try {
-      message = this.entry.requestDecoder.decode(bytes);
+      message = this.entry.requestDecoder.decode(bytes, start, end);
     } catch (err) {
       this.fail(new GrpcError(Code.INTERNAL, `failed to parse request message of ${this.entry.method.input.typeName}`, { cause: err }));
       return;
     }
     if (compressed) (this.compressedRequests ??= new WeakSet()).add(message);
     if (this.queue !== undefined) {
-      this.queue.push(message, messageWeight(bytes.length));
+      this.queue.push(message, messageWeight(end - start));
       return;
     }
     if (++this.requestCount > 1) {

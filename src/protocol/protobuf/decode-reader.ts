@@ -18,10 +18,11 @@ export class ReadState {
   lo = 0;
   hi = 0;
 
-  begin(bytes: Uint8Array): void {
+  /** Reads `bytes` from `start` to `end`. */
+  begin(bytes: Uint8Array, start: number, end: number): void {
     this.buf = bytes;
-    this.pos = 0;
-    this.len = bytes.length;
+    this.pos = start;
+    this.len = end;
   }
 
   /** Drops the input, so an idle state does not keep a large buffer alive. */

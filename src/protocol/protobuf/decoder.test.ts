@@ -77,26 +77,42 @@ function attempt(run: () => unknown): Outcome {
 /**
  * The compiled fast path alone and the public decoder against fromBinary: both
  * throw (an Error; the public decoder fromBinary's very error), or both return the
- * same message.
+ * same message. Then again with the input as a range of a larger buffer, between
+ * bytes that would change the outcome if they were read.
  */
 function assertSameOutcome(desc: DescMessage, input: Uint8Array, context: string, compiled = true): MessageShape<DescMessage> | undefined {
+  const plan = compiled ? getMessageDecodePlan(desc) : undefined;
   const want = attempt(() => fromBinary(desc, input));
   // A schema that does not compile has no fast path; decode is fromBinary then.
-  const fast = compiled ? attempt(() => decodeCompiled(getMessageDecodePlan(desc), input)) : want;
+  const fast = plan !== undefined ? attempt(() => decodeCompiled(plan, input)) : want;
   const decoded = attempt(() => getMessageDecoder(desc).decode(input));
+  compareOutcomes(want, fast, decoded, input, context);
+  const margin = 8;
+  // 0x08 0x08 ...: field 1 as a varint 8, again and again.
+  const padded = new Uint8Array(margin + input.length + margin).fill(0x08);
+  padded.set(input, margin);
+  const start = margin;
+  const end = margin + input.length;
+  const inner = padded.subarray(start, end);
+  const wantInner = attempt(() => fromBinary(desc, inner));
+  const fastInner = plan !== undefined ? attempt(() => decodeCompiled(plan, padded, start, end)) : wantInner;
+  compareOutcomes(wantInner, fastInner, attempt(() => getMessageDecoder(desc).decode(padded, start, end)), inner, `${context} (as a range)`);
+  return want.ok ? (want.value as MessageShape<DescMessage>) : undefined;
+}
+
+function compareOutcomes(want: Outcome, fast: Outcome, decoded: Outcome, input: Uint8Array, context: string): void {
   if (!want.ok) {
     assert.ok(!fast.ok, `${context}: fromBinary throws (${String(want.error)}), the fast path does not`);
     assert.ok(fast.error instanceof Error, `${context}: the fast path threw a non-Error`);
     assert.ok(!decoded.ok, `${context}: fromBinary throws, decode does not`);
     assert.ok(decoded.error instanceof Error, `${context}: decode threw a non-Error`);
     assert.equal(String(decoded.error), String(want.error), `${context}: decode's error`);
-    return undefined;
+    return;
   }
   assert.ok(fast.ok, `${context}: the fast path throws ${String(!fast.ok && fast.error)}, fromBinary does not`);
   assert.ok(decoded.ok, `${context}: decode throws, fromBinary does not`);
   assertSameValue(fast.value, want.value, input, context);
   assertSameValue(decoded.value, want.value, input, context);
-  return want.value as MessageShape<DescMessage>;
 }
 
 describe("getMessageDecoder", () => {

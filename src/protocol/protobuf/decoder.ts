@@ -17,9 +17,10 @@ export interface MessageDecoder<Desc extends DescMessage = DescMessage> {
    * unknown fields in `$unknown`, bytes fields as views of `bytes` (so they change
    * if `bytes` does). Throws what fromBinary throws for input it rejects (truncated
    * data, an invalid tag or wire type, invalid UTF-8 where the field validates it,
-   * nesting deeper than 100).
+   * nesting deeper than 100). With `start` and `end`, the message is those bytes of
+   * `bytes` (a received chunk, say), as if given `bytes.subarray(start, end)`.
    */
-  decode(bytes: Uint8Array): MessageShape<Desc>;
+  decode(bytes: Uint8Array, start?: number, end?: number): MessageShape<Desc>;
   /** False when every message of this schema goes through fromBinary, because the
    *  schema uses something the fast path does not reproduce. */
   readonly compiled: boolean;
@@ -40,20 +41,25 @@ export function getMessageDecoder<Desc extends DescMessage>(desc: Desc): Message
 
 function createMessageDecoder<Desc extends DescMessage>(desc: Desc): MessageDecoder<Desc> {
   const plan = compileOrUndefined(desc);
-  if (plan === undefined) return { decode: (bytes) => fromBinary(desc, bytes), compiled: false };
+  if (plan === undefined) return { decode: (bytes, start, end) => fromBinary(desc, range(bytes, start, end)), compiled: false };
   return {
-    decode(bytes) {
+    decode(bytes, start = 0, end = bytes.length) {
+      if (start < 0 || end > bytes.length || start > end) throw new RangeError(`no bytes ${start} to ${end} in ${bytes.length}`);
       try {
         // The plan was compiled from desc, so the message has desc's shape.
-        return decodeCompiled(plan, bytes) as MessageShape<Desc>;
+        return decodeCompiled(plan, bytes, start, end) as MessageShape<Desc>;
       } catch {
         // Malformed input: fromBinary throws its own error for it (or, should the fast
         // path ever reject what fromBinary accepts, decodes it).
-        return fromBinary(desc, bytes);
+        return fromBinary(desc, range(bytes, start, end));
       }
     },
     compiled: true,
   };
+}
+
+function range(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
 }
 
 /** Without native 64-bit integers protobuf-es decodes them as strings its own way,
@@ -74,15 +80,15 @@ let idleState: ReadState | undefined = new ReadState();
  * fromBinary's) instead of falling back. Exported for tests, which check that it
  * accepts and rejects exactly what fromBinary does.
  */
-export function decodeCompiled(plan: MessageDecodePlan, bytes: Uint8Array): DecodedMessage {
+export function decodeCompiled(plan: MessageDecodePlan, bytes: Uint8Array, start = 0, end = bytes.length): DecodedMessage {
   // Decoding runs no user code, but take the state anyway, so that nothing can
   // share it by accident.
   const st = idleState ?? new ReadState();
   idleState = undefined;
   try {
-    st.begin(bytes);
+    st.begin(bytes, start, end);
     const message = plan.factory();
-    readMessage(plan, message, st, bytes.length, 1, 0, false);
+    readMessage(plan, message, st, end, 1, 0, false);
     return message;
   } finally {
     st.end();
