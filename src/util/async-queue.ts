@@ -95,10 +95,6 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   /**
-   * Fails the consumer after it has read the buffered items: a call's error status comes
-   * after the messages received before it, however slowly they are read.
-   */
-  /**
    * Runs `fn` once the consumer has seen the end — the last item and then done, or the
    * error — or stopped early: e.g. a call's trailers, reported after its messages.
    */
@@ -115,6 +111,10 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     fn?.();
   }
 
+  /**
+   * Fails the consumer after it has read the buffered items: a call's error status comes
+   * after the messages received before it, however slowly they are read.
+   */
   failAfterBuffered(error: unknown): void {
     if (this.ended || this.failed || this.deferredError !== undefined) return;
     if (this.head === this.items.length) return this.fail(error);
