@@ -7,6 +7,8 @@
 import { Http2ErrorCode, frameHeaderLength } from "./constants.js";
 import { connectionError, parseFrame, readFrameHeader, type Frame, type FrameError } from "./frame.js";
 
+const zeroed = (bytes: number): Uint8Array => new Uint8Array(bytes);
+
 export class FrameReader {
   /** Received chunks not yet consumed; the first is read from `offset`. */
   private chunks: Uint8Array[] = [];
@@ -14,8 +16,13 @@ export class FrameReader {
   private queued = 0;
   private failed = false;
 
-  /** `maxFrameSize` is the SETTINGS_MAX_FRAME_SIZE we announced; it may grow once acknowledged. */
-  constructor(public maxFrameSize: number) {}
+  /**
+   * `maxFrameSize` is the SETTINGS_MAX_FRAME_SIZE we announced; it may grow once
+   * acknowledged. `allocate` makes the buffers split frames are joined in; each is
+   * filled before it is read, so Node's transport passes one that skips zeroing (a
+   * split DATA frame is up to 16 KiB, on most full socket reads).
+   */
+  constructor(public maxFrameSize: number, private readonly allocate: (bytes: number) => Uint8Array = zeroed) {}
 
   /** Bytes received but not yet returned as frames. */
   get bufferedBytes(): number {
@@ -77,7 +84,7 @@ export class FrameReader {
 
   /** Copies the first `bytes` queued bytes (at least) into one chunk at the front. */
   private join(bytes: number): void {
-    const out = new Uint8Array(bytes);
+    const out = this.allocate(bytes);
     let filled = 0;
     while (filled < bytes) {
       const chunk = this.chunks[0]!;

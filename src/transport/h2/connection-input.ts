@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { Http2ErrorCode, connectionPreface } from "../../protocol/http2/constants.js";
 import type { Frame, FrameError } from "../../protocol/http2/frame.js";
 import { FrameReader } from "../../protocol/http2/frame-reader.js";
+import { uninitializedBytes } from "../node-alloc.js";
 import type { ConnectionOutput } from "./connection-output.js";
 import type { FloodKind } from "./flood-guard.js";
 import type { HeaderBlockAssembler } from "./header-block.js";
@@ -36,6 +37,12 @@ export interface InputOwner {
 
 type ConnectionFrame = Exclude<Frame, { type: "error" }>;
 
+/** Frames split across socket reads are joined in memory the reader fills before reading (FrameReader). */
+function joinBuffer(bytes: number): Uint8Array {
+  // Up to 64 bytes (a frame header, say) V8 keeps a typed array on its own heap: cheaper still.
+  return bytes <= 64 ? new Uint8Array(bytes) : uninitializedBytes(bytes);
+}
+
 export class ConnectionInput {
   private readonly reader: FrameReader;
   /** Once a header block has started, only its CONTINUATION frames may follow (RFC 9113 §6.10). */
@@ -52,7 +59,7 @@ export class ConnectionInput {
     isServer: boolean,
     maxFrameSize: number,
   ) {
-    this.reader = new FrameReader(maxFrameSize);
+    this.reader = new FrameReader(maxFrameSize, joinBuffer);
     this.headerBlock = streamFrames.headerBlock;
     this.prefacePending = isServer;
     this.onSocketData = this.onSocketData.bind(this);
