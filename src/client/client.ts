@@ -4,8 +4,8 @@
  * streamed ones; requests as a message, or any (async) iterable of messages.
  * Without interceptors, a unary call is one ClientCall and one Promise.
  */
-import { create, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { getMessageEncoder } from "../protocol/protobuf/index.js";
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { getMessageEncoder, getMessageMaker } from "../protocol/protobuf/index.js";
 import { Metadata } from "../protocol/metadata.js";
 import { Code, GrpcError } from "../protocol/status.js";
 import { AsyncQueue, messageQueueHighWaterMark, messageWeight } from "../util/async-queue.js";
@@ -96,8 +96,7 @@ export function createMethodCaller<M extends DescMethod>(method: M, channel: Cha
 }
 
 function toMessage(desc: DescMessage, value: RequestInit<DescMessage>): MessageShape<DescMessage> {
-  if ((value as { $typeName?: string }).$typeName === desc.typeName) return value as MessageShape<DescMessage>;
-  return create(desc, value as never);
+  return getMessageMaker(desc)(value);
 }
 
 async function* mapMessages(desc: DescMessage, requests: Requests<DescMessage>): AsyncIterable<MessageShape<DescMessage>> {

@@ -4,12 +4,12 @@
  * handler's context, so a call costs one object. Nothing here throws into the
  * transport: every failure ends the call with a status.
  */
-import { create, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, MessageShape } from "@bufbuild/protobuf";
 import { encodeBase64 } from "../protocol/base64.js";
 import { identity, type Codec, type CodecRegistry } from "../protocol/compression.js";
 import { FrameDecoder, encodeFrame, flagCompressed, frameHeaderBytes, type FrameSink, type FrameTarget } from "../protocol/frame.js";
 import { encodeGrpcMessage } from "../protocol/grpc-message.js";
-import { maxTransientFrameBytes, type MessageDecoder, type MessageEncoder } from "../protocol/protobuf/index.js";
+import { maxTransientFrameBytes, type MessageDecoder, type MessageEncoder, type MessageMaker } from "../protocol/protobuf/index.js";
 import { Metadata, metadataFromHeaders, metadataToHeaders, type Headers } from "../protocol/metadata.js";
 import { Code, GrpcError, encodeStatusDetails } from "../protocol/status.js";
 import { Http2ErrorCode, type PeerInfo, type ServerStreamSink, type ServerTransportStream } from "../transport/types.js";
@@ -27,6 +27,8 @@ export interface MethodEntry {
   readonly requestDecoder: MessageDecoder;
   /** Encodes the method's responses (protocol/protobuf: toBinary's bytes, framed in one buffer). */
   readonly responseEncoder: MessageEncoder;
+  /** A response message from what the handler gave: the message itself, or create's of an init object. */
+  readonly makeResponse: MessageMaker;
 }
 
 /** Per-server settings every call reads. */
@@ -52,12 +54,6 @@ function plainResponseHeaders(acceptEncoding: string): Headers {
     plainHeaders = Object.freeze({ ":status": "200", "content-type": contentTypeGrpc, "grpc-accept-encoding": acceptEncoding });
   }
   return plainHeaders;
-}
-
-/** Converts a handler's response (a message or an init object) to a message of `desc`. */
-function toMessage(desc: DescMessage, value: ResponseInit<DescMessage>): MessageShape<DescMessage> {
-  if ((value as { $typeName?: string }).$typeName === desc.typeName) return value as MessageShape<DescMessage>;
-  return create(desc, value as never);
 }
 
 export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, HandlerContext {
@@ -365,7 +361,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
     const encoder = this.entry.responseEncoder;
     let bytes: Uint8Array | undefined;
     try {
-      const message = toMessage(output, value);
+      const message = this.entry.makeResponse(value);
       if (as === "bare") bytes = encoder.encode(message);
       else bytes = this.inPlace === undefined ? encoder.encodeFramedTransient(message) : encoder.encodeFramedTo(message, this);
     } catch (err) {

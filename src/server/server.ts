@@ -14,7 +14,7 @@ import { listenNodeHttp2 } from "../transport/node-http2/server.js";
 import { listenH2, type H2Options } from "../transport/h2/index.js";
 import { defaultTransport } from "../transport/default.js";
 import { Http2ErrorCode, type Headers, type ServerTransportStream, type TransportServer } from "../transport/types.js";
-import { getMessageDecoder, getMessageEncoder } from "../protocol/protobuf/index.js";
+import { getMessageDecoder, getMessageEncoder, getMessageMaker } from "../protocol/protobuf/index.js";
 import { ServerCall, type MethodEntry, type ServerCallConfig } from "./call.js";
 import { serverCredentials, type ServerCredentials } from "./credentials.js";
 import type { AnyHandler, MethodHandler, ServiceImpl } from "./handler.js";
@@ -124,6 +124,7 @@ export class Server {
       chain: this.chainFor(method, handler as AnyHandler),
       requestDecoder: getMessageDecoder(method.input),
       responseEncoder: getMessageEncoder(method.output),
+      makeResponse: getMessageMaker(method.output),
     });
     return this;
   }
