@@ -53,7 +53,8 @@ export interface FrameTarget {
 
 export interface FrameSink {
   /**
-   * One whole message: `bytes` from `start` to `end`. `bytes` may be a received chunk,
+   * One whole message: `bytes` from `start` to `end` (not all of `bytes`: a sink written
+   * as `(flags, payload)` would read the whole chunk). `bytes` may be a received chunk,
    * handed over without a view of the message's own: copy what is kept past the call.
    */
   onFrame(flags: number, bytes: Uint8Array, start: number, end: number): void;
@@ -65,9 +66,10 @@ export interface FrameSink {
  * Incremental decoder: feed it chunks as they arrive (DATA frames do not align with
  * messages); it calls the sink once per whole message. Never buffers more than one
  * message of at most `maxMessageBytes`. A message split across chunks is joined in a
- * buffer of its own or, up to 4 KiB, carved from a shared slab (a fresh small
- * ArrayBuffer costs ~1 µs, more than decoding the message): what the sink keeps of it
- * keeps that slab alive, as views of Node's Buffer pool do.
+ * buffer of its own or, up to 4 KiB, carved from the encoder's shared 64 KiB output slab
+ * (a fresh small ArrayBuffer costs ~1 µs, more than decoding the message). What the
+ * sink keeps of it (a decoded bytes field) keeps that slab alive, as a message decoded
+ * from a whole chunk keeps the chunk alive, and its `.buffer` must not be transferred.
  */
 export class FrameDecoder {
   private header = new Uint8Array(frameHeaderBytes);

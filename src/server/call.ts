@@ -56,7 +56,35 @@ function plainResponseHeaders(acceptEncoding: string): Headers {
   return plainHeaders;
 }
 
-export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, HandlerContext {
+/**
+ * Lends the encoder the transport's memory for one call's response frames: a frame
+ * over the send limit gets none (the encoder returns it, and the call refuses it), and
+ * the response headers go out before the first frame that gets some. Its own object,
+ * so that handlers, whose context the call is, never see the transport's memory.
+ */
+class ResponseTarget implements FrameTarget {
+  constructor(
+    private readonly call: ServerCall,
+    private readonly stream: FrameTarget,
+    private readonly maxSendMessageBytes: number,
+  ) {}
+
+  reserveFrame(bytes: number): number {
+    if (bytes - frameHeaderBytes > this.maxSendMessageBytes) return -1;
+    this.call.sendHeader();
+    return this.stream.reserveFrame(bytes);
+  }
+
+  get frameBuffer(): Uint8Array {
+    return this.stream.frameBuffer;
+  }
+
+  releaseFrame(): void {
+    this.stream.releaseFrame();
+  }
+}
+
+export class ServerCall implements ServerStreamSink, FrameSink, HandlerContext {
   readonly deadline: number | undefined;
   compressNextMessage = true;
 
@@ -78,8 +106,8 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
   private compressedRequests: WeakSet<object> | undefined;
   private queue: AsyncQueue<MessageShape<DescMessage>> | undefined;
   private drainWaiter: (() => void) | undefined;
-  /** The transport's memory for response bytes written in place, when it has some. */
-  private readonly inPlace: FrameTarget | undefined;
+  /** Where response frames are written in place, when the transport lends memory. */
+  private readonly inPlace: ResponseTarget | undefined;
 
   constructor(
     private readonly stream: ServerTransportStream,
@@ -89,7 +117,8 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
     timeoutMs: number | undefined,
   ) {
     this.decoder = new FrameDecoder(this, config.maxReceiveMessageBytes);
-    this.inPlace = stream.dataTarget;
+    const target = stream.dataTarget;
+    this.inPlace = target === undefined ? undefined : new ResponseTarget(this, target, config.maxSendMessageBytes);
     config.calls.add(this);
     if (timeoutMs !== undefined) {
       this.deadline = Date.now() + timeoutMs;
@@ -363,7 +392,7 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
     try {
       const message = this.entry.makeResponse(value);
       if (as === "bare") bytes = encoder.encode(message);
-      else bytes = this.inPlace === undefined ? encoder.encodeFramedTransient(message) : encoder.encodeFramedTo(message, this);
+      else bytes = this.inPlace === undefined ? encoder.encodeFramedTransient(message) : encoder.encodeFramedTo(message, this.inPlace);
     } catch (err) {
       return new GrpcError(Code.INTERNAL, `failed to serialize response message of ${output.typeName}`, { cause: err });
     }
@@ -373,23 +402,6 @@ export class ServerCall implements ServerStreamSink, FrameSink, FrameTarget, Han
       return new GrpcError(Code.RESOURCE_EXHAUSTED, `response message of ${size} bytes is larger than the send limit of ${this.config.maxSendMessageBytes}`);
     }
     return bytes;
-  }
-
-  // ---- FrameTarget: the encoder writes a response frame into the transport's memory ----
-
-  reserveFrame(bytes: number): number {
-    // Too large: the encoder returns the frame, and encodeResponse refuses it.
-    if (this.done || bytes - frameHeaderBytes > this.config.maxSendMessageBytes) return -1;
-    this.sendHeader();
-    return this.inPlace!.reserveFrame(bytes);
-  }
-
-  get frameBuffer(): Uint8Array {
-    return this.inPlace!.frameBuffer;
-  }
-
-  releaseFrame(): void {
-    this.inPlace!.releaseFrame();
   }
 
   /** Compresses and frames one response message. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Http2ErrorCode } from "../../src/protocol/http2/constants.js";
+import { Http2ErrorCode, SettingsId } from "../../src/protocol/http2/constants.js";
 import { listenH2 } from "../../src/transport/h2/server.js";
 import type { ServerTransportStream, TransportServer } from "../../src/transport/types.js";
 import { describeOutcome, FrameClient, requestHeaders } from "../h2-conformance/frame-client.js";
@@ -91,6 +91,60 @@ describe("h2 server writing to a client that does not read", () => {
       assert.ok(res.ended);
     } finally {
       client.close();
+    }
+  });
+});
+
+describe("h2 server writing DATA in place (the encoder's FrameTarget)", () => {
+  test("room is lent after the headers, within the window; room given back returns its window and never leaves", async () => {
+    const window = 100;
+    let lent: Promise<number[]> = Promise.resolve([]);
+    const server = await listenH2({ host: "127.0.0.1", port: 0 }, {}, (stream) => {
+      lent = new Promise((resolve) => {
+        stream.attach({
+          onData: () => undefined,
+          onEnd: () => {
+            const target = stream.dataTarget!;
+            const offsets = [target.reserveFrame(10)]; // before the headers: none
+            stream.sendHeaders({ ":status": "200" });
+            // Ten times the window, reserved, scribbled on and given back.
+            for (let i = 0; i < 10; i++) {
+              const at = target.reserveFrame(window);
+              offsets.push(at);
+              if (at >= 0) target.frameBuffer.fill(0xee, at, at + window);
+              target.releaseFrame();
+            }
+            const at = target.reserveFrame(window);
+            offsets.push(at);
+            if (at >= 0) target.frameBuffer.fill(7, at, at + window);
+            offsets.push(target.reserveFrame(1)); // the window is spent
+            stream.sendTrailers({ "x-done": "1" });
+            resolve(offsets);
+          },
+          onAbort: () => undefined,
+          onDrain: () => undefined,
+        });
+      });
+    });
+    const client = await FrameClient.connect((server.address as { port: number }).port, { settings: [{ id: SettingsId.INITIAL_WINDOW_SIZE, value: window }] });
+    try {
+      client.sendHeaders(1, requestHeaders("/"), true);
+      const body: number[] = [];
+      for (;;) {
+        const f = await client.next(3000);
+        assert.ok(f !== undefined, "the response ends");
+        if (f.type === "DATA" && f.streamId === 1) body.push(...f.data);
+        if (f.type === "HEADERS" && f.streamId === 1 && f.endStream) break;
+      }
+      const offsets = await lent;
+      assert.equal(offsets[0], -1, "no room before the headers");
+      assert.ok(offsets.slice(1, 12).every((at) => at >= 0), `room for a whole window each time: ${offsets.join(", ")}`);
+      assert.equal(offsets[12], -1, "no room past the window");
+      assert.deepEqual(body, new Array(window).fill(7), "only the bytes kept left, once");
+    } finally {
+      client.close();
+      server.destroy();
+      await server.closed();
     }
   });
 });

@@ -41,10 +41,10 @@ export function getMessageDecoder<Desc extends DescMessage>(desc: Desc): Message
 
 function createMessageDecoder<Desc extends DescMessage>(desc: Desc): MessageDecoder<Desc> {
   const plan = compileOrUndefined(desc);
-  if (plan === undefined) return { decode: (bytes, start, end) => fromBinary(desc, range(bytes, start, end)), compiled: false };
+  if (plan === undefined) return { decode: (bytes, start = 0, end = bytes.length) => fromBinary(desc, range(bytes, start, end)), compiled: false };
   return {
     decode(bytes, start = 0, end = bytes.length) {
-      if (start < 0 || end > bytes.length || start > end) throw new RangeError(`no bytes ${start} to ${end} in ${bytes.length}`);
+      checkRange(bytes, start, end);
       try {
         // The plan was compiled from desc, so the message has desc's shape.
         return decodeCompiled(plan, bytes, start, end) as MessageShape<Desc>;
@@ -58,8 +58,14 @@ function createMessageDecoder<Desc extends DescMessage>(desc: Desc): MessageDeco
   };
 }
 
-function range(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+/** `bytes` from `start` to `end`, without a view when that is all of it. */
+function range(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  checkRange(bytes, start, end);
   return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+}
+
+function checkRange(bytes: Uint8Array, start: number, end: number): void {
+  if (start < 0 || end > bytes.length || start > end) throw new RangeError(`no bytes ${start} to ${end} in ${bytes.length}`);
 }
 
 /** Without native 64-bit integers protobuf-es decodes them as strings its own way,

@@ -36,7 +36,8 @@ export interface MessageEncoder<Desc extends DescMessage = DescMessage> {
   /**
    * `encodeFramed`'s bytes written into memory `target` lends, returning undefined,
    * when it has room for them; otherwise what `encodeFramedTransient` returns. Throws
-   * like `encode`, with nothing left reserved in the target.
+   * like `encode`, with nothing left reserved in the target, or what the target's
+   * reserveFrame throws.
    */
   encodeFramedTo(message: MessageShape<Desc>, target: FrameTarget): Uint8Array | undefined;
   /** False when every message of this schema goes through toBinary, because the
@@ -158,11 +159,25 @@ function encodeOrFallback(
       }
     }
     return encodeCompiled(codec, message, headerBytes, output, false, target);
-  } catch {
+  } catch (err) {
+    if (err instanceof TargetFailure) throw err.cause;
     // A value outside the fast path, or a malformed message: toBinary encodes it its
     // own way or throws its own error for it.
     const payload = toBinary(desc, message);
     return headerBytes === 0 ? payload : encodeFrame(payload);
+  }
+}
+
+/** An error of the target's own, not the message's: it reaches the caller as it is, with no toBinary retry. */
+class TargetFailure extends Error {
+  override readonly name = "TargetFailure";
+}
+
+function reserveIn(target: FrameTarget, bytes: number): number {
+  try {
+    return target.reserveFrame(bytes);
+  } catch (err) {
+    throw new TargetFailure("the frame target failed", { cause: err });
   }
 }
 
@@ -204,7 +219,7 @@ export function encodeCompiled(
     const total = headerBytes + size;
     // The plan read the message; the write pass below runs no code of anyone else's,
     // so nothing else can write into the target's memory meanwhile.
-    const start = target === undefined ? -1 : target.reserveFrame(total);
+    const start = target === undefined ? -1 : reserveIn(target, total);
     const out = start < 0 ? allocateOutput(total, output) : target!.frameBuffer;
     const at = start < 0 ? 0 : start;
     try {

@@ -32,9 +32,11 @@ function assertSame(got: unknown, want: unknown, init: unknown, path: string): v
   const initRecord = (typeof init === "object" && init !== null ? init : {}) as Record<string, unknown>;
   assert.deepEqual(Object.getOwnPropertyNames(got), Object.getOwnPropertyNames(want), `${path}: own properties`);
   for (const key of Object.getOwnPropertyNames(want)) {
-    const kept = wantRecord[key] === initRecord[key] && typeof initRecord[key] === "object" && initRecord[key] !== null;
-    assert.equal(gotRecord[key] === initRecord[key] && kept, kept, `${path}.${key}: the init's own object, or not`);
-    assertSame(gotRecord[key], wantRecord[key], initRecord[key], `${path}.${key}`);
+    const own = initRecord[key];
+    if (typeof own === "object" && own !== null) {
+      assert.equal(gotRecord[key] === own, wantRecord[key] === own, `${path}.${key}: the init's own object, or a new one, as create() does`);
+    }
+    assertSame(gotRecord[key], wantRecord[key], own, `${path}.${key}`);
   }
 }
 

@@ -86,8 +86,9 @@ class H2ServerStream extends H2Stream implements ServerTransportStream, FrameTar
     return this;
   }
 
+  /** DATA in place: only after the response headers, and never after the end. */
   reserveFrame(bytes: number): number {
-    return this.finished ? -1 : this.reserveInPlace(bytes);
+    return this.finished || !this.headersSent ? -1 : this.reserveInPlace(bytes);
   }
 
   get frameBuffer(): Uint8Array {
