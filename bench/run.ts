@@ -261,6 +261,8 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date();
   const loadAverageAtStart = loadavg();
+  // Taken now, when run.sh has just compiled what is measured: edits made during the run are not in it.
+  const versionsAtStart = versions();
   console.error(`bench: ${selected.length} scenarios x ${options.reps} rep(s), mode ${mode}, load average ${loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`);
   const measurements: Measurement[] = [];
   try {
@@ -283,7 +285,7 @@ async function main(): Promise<void> {
       grpcTsTransport: transport,
       pingPongClient: options.pingPongClient,
       machine: { cpu: cpu[0]?.model ?? "?", cores: cpu.length, kernel: release(), loadAverageAtStart, loadAverageAtEnd: loadavg() },
-      versions: versions(),
+      versions: versionsAtStart,
       scenarios: selected.map((s) => s.id),
     },
     measurements,
