@@ -139,6 +139,18 @@ test("a large DATA payload is passed by reference, a small one copied into the b
   assert.deepEqual(w.take(), []);
 });
 
+/** The DATA frames (stream:hex payload) and other frame types the writer's batch holds. */
+function dataFrames(w: FrameWriter): string[] {
+  const reader = new FrameReader(16_384);
+  reader.push(concat(w.take()));
+  const frames: string[] = [];
+  for (let f = reader.next(); f !== undefined; f = reader.next()) {
+    if (f.type === "DATA") frames.push(`${f.streamId}:${Buffer.from(f.data).toString("hex")}${f.endStream ? ":end" : ""}`);
+    else frames.push(f.type);
+  }
+  return frames;
+}
+
 test("small DATA on one stream joins the previous DATA frame while it fits and nothing came between", () => {
   const w = new FrameWriter();
   const max = 16;
@@ -154,14 +166,7 @@ test("small DATA on one stream joins the previous DATA frame while it fits and n
   w.data(3, hex("08"), false, 0, max); // a frame came between
   w.data(3, hex("09"), false, 1, max); // padded frames stand alone
   w.data(3, hex("0a"), false); // no max frame size given: stands alone
-  const reader = new FrameReader(16_384);
-  reader.push(concat(w.take()));
-  const frames: string[] = [];
-  for (let f = reader.next(); f !== undefined; f = reader.next()) {
-    if (f.type === "DATA") frames.push(`${f.streamId}:${Buffer.from(f.data).toString("hex")}${f.endStream ? ":end" : ""}`);
-    else frames.push(f.type);
-  }
-  assert.deepEqual(frames, ["1:01020304", "3:05", `3:${"00".repeat(16)}`, "3:06:end", "7:0b0c:end", "7:07", "WINDOW_UPDATE", "3:08", "3:09", "3:0a"]);
+  assert.deepEqual(dataFrames(w), ["1:01020304", "3:05", `3:${"00".repeat(16)}`, "3:06:end", "7:0b0c:end", "7:07", "WINDOW_UPDATE", "3:08", "3:09", "3:0a"]);
   w.data(5, hex("01"), false, 0, max);
   w.take();
   w.data(5, hex("02"), false, 0, max); // a new batch never reaches back into the last one
@@ -220,18 +225,6 @@ test("FrameReader accepts a frame of exactly the max frame size", () => {
   const f = reader.next();
   assert.equal(f?.type === "DATA" && f.data.length, 16_384);
 });
-
-/** The DATA frames (stream:hex payload) and other frame types the writer's batch holds. */
-function dataFrames(w: FrameWriter): string[] {
-  const reader = new FrameReader(16_384);
-  reader.push(concat(w.take()));
-  const frames: string[] = [];
-  for (let f = reader.next(); f !== undefined; f = reader.next()) {
-    if (f.type === "DATA") frames.push(`${f.streamId}:${Buffer.from(f.data).toString("hex")}${f.endStream ? ":end" : ""}`);
-    else frames.push(f.type);
-  }
-  return frames;
-}
 
 /** Writes `bytes` in place for `streamId`, as an encoder would. */
 function writeInPlace(w: FrameWriter, streamId: number, bytes: Uint8Array, max = 16): void {
